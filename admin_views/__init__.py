@@ -1,0 +1,1 @@
+"""The two Flask-Admin consoles: /org/ (institutions) and /gov/ (commissions)."""

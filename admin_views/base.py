@@ -1,0 +1,117 @@
+"""Shared pieces of both consoles: role guard, CSRF form base, tenant-scoped ModelView,
+safe export, placeholder pages.
+
+Tenant scoping rule (see ARCHITECTURE.md): every ModelView filters rows in `scope()`, which
+`get_query`, `get_count_query` and `get_one` all go through; relationship choices, ajax
+loaders and bulk actions must load through `scoped_query()` too."""
+import time
+
+from flask import abort, g, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from models import db
+from web.auth import has_console_role
+
+
+class SecureAdminForm(FlaskForm):
+    """Flask-WTF base for admin forms: CSRF checked by the same CSRFProtect as every form."""
+
+    class Meta:
+        locales = ["zh_CN", "zh"]
+
+
+class ConsoleAccessMixin:
+    """Only console users of the right role reach the view; others get login or 403."""
+
+    area = "org"
+    allowed_roles: tuple = ()
+
+    def is_accessible(self):
+        return has_console_role(*self.allowed_roles) and current_user.is_active
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not getattr(current_user, "is_authenticated", False):
+            return redirect(url_for(f"console_auth.{self.area}_login", next=request.path))
+        abort(403)
+
+
+class ConsoleIndexView(ConsoleAccessMixin, AdminIndexView):
+    template = "admin/console_index.html"
+
+    @expose("/")
+    def index(self):
+        return self.render(self.template, **self.dashboard())
+
+    def dashboard(self) -> dict:
+        return {}
+
+
+class PlaceholderView(ConsoleAccessMixin, BaseView):
+    """A menu entry whose feature lands with a later issue: says so plainly."""
+
+    def __init__(self, *args, issue: str = "", **kwargs):
+        self.issue = issue
+        super().__init__(*args, **kwargs)
+
+    @expose("/")
+    def index(self):
+        return self.render("admin/placeholder.html", issue=self.issue)
+
+
+class ScopedModelView(ConsoleAccessMixin, ModelView):
+    """Read-only by default; subclasses implement `scope(query)` for their tenant."""
+
+    form_base_class = SecureAdminForm
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    can_export = False
+    export_max_rows = 5000
+    export_types = ["xlsx", "csv"]
+    page_size = 20
+    can_set_page_size = False
+    list_template = "admin/scoped_list.html"
+
+    def scope(self, query):
+        raise NotImplementedError("every console view must scope its rows to the tenant")
+
+    def scoped_query(self):
+        return self.scope(self.session.query(self.model))
+
+    def get_query(self):
+        return self.scope(super().get_query())
+
+    def get_count_query(self):
+        return self.scope(super().get_count_query())
+
+    def get_one(self, id):
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            return None
+        return self.scoped_query().filter(self.model.id == pk).one_or_none()
+
+    def get_export_name(self, export_type="csv"):
+        # Flask-Admin strips non-ASCII from the name; the browser gets the Chinese name
+        # through Content-Disposition's filename* instead (see export hook)
+        return f"{self.endpoint}_{time.strftime('%Y%m%d_%H%M%S')}.{export_type}"
+
+
+def tenant_institution_id() -> int:
+    uid = getattr(current_user, "institution_id", None)
+    if not uid:
+        abort(403)
+    return uid
+
+
+def current_nonce():
+    return g.get("csp_nonce", "")
+
+
+__all__ = ["SecureAdminForm", "ConsoleAccessMixin", "ConsoleIndexView", "PlaceholderView",
+           "ScopedModelView", "tenant_institution_id", "current_nonce", "db", "BaseView",
+           "expose"]

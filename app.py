@@ -1,0 +1,98 @@
+"""医师电子化注册信息系统 — application factory and the embedded default server."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import build_config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    cfg = build_config(config)
+    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(cfg)
+    app.config.setdefault("ADMIN_TRANSLATIONS", _compile_admin_translations(app))
+
+    from extensions import babel, csrf, migrate
+    from models import db
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, default_locale="zh_Hans_CN", locale_selector=lambda: "zh_Hans_CN")
+    _configure_sqlite(app, db)
+
+    from web import auth, common
+    auth.install(app)
+    common.install(app)
+
+    from portal import bp as portal_bp
+    app.register_blueprint(portal_bp)
+
+    from admin_views.auth import bp as console_auth_bp
+    app.register_blueprint(console_auth_bp)
+
+    from admin_views.gov import build_gov_admin
+    from admin_views.org import build_org_admin
+    build_org_admin(app)
+    build_gov_admin(app)
+
+    from seed.commands import register_commands
+    register_commands(app)
+    return app
+
+
+def _compile_admin_translations(app) -> str:
+    """Flask-Admin ships a zh_Hans_CN .mo older than its .po: compile the .po into instance/."""
+    import flask_admin
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    src = Path(flask_admin.__file__).parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "admin.po"
+    dest_dir = Path(app.instance_path) / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
+    dest = dest_dir / "admin.mo"
+    if not dest.exists() or dest.stat().st_mtime < src.stat().st_mtime:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with open(src, "rb") as fh:
+            catalog = read_po(fh, locale="zh_Hans_CN")
+        tmp = dest.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            write_mo(fh, catalog)
+        os.replace(tmp, dest)
+    return str(dest_dir.parent.parent)
+
+
+def _configure_sqlite(app, db):
+    """WAL, a busy timeout and foreign keys on every SQLite connection."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    import sqlalchemy as sa
+
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+def main():
+    from seed.commands import ensure_demo_data, print_demo_accounts
+
+    app = create_app()
+    with app.app_context():
+        ensure_demo_data()
+        print_demo_accounts()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""WTForms / Flask-WTF forms with Chinese labels and messages."""

@@ -1,0 +1,236 @@
+"""The national register: persons, qualifications (医师资格), practice registrations
+(执业注册), multi-institution filings (多执业机构备案), legacy multi-site records (多地点执业),
+periodic assessments (定期考核), credit records (信用记录) and direct businesses."""
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import db
+from .enums import (AssessmentResult, CreditKind, DirectBusinessKind, FilingStatus, Gender,
+                    PhysicianCategory, PhysicianLevel, QualificationKind, RegistrationStatus,
+                    enum_column)
+from .identity import IdentityNumberMixin
+from .institution import utcnow
+
+__all__ = ["Person", "Qualification", "Registration", "registration_scope", "Filing",
+           "LegacySite", "Assessment", "CreditRecord", "CertificateReissue", "DirectBusiness"]
+
+
+class Person(IdentityNumberMixin, db.Model):
+    """A natural person in the register, keyed by the blind index of the 身份证号."""
+    __tablename__ = "person"
+    __table_args__ = (sa.UniqueConstraint("id_number_hash"),
+                      sa.Index("ix_person_name", "name"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(32))
+    gender: Mapped[Gender] = mapped_column(enum_column(Gender))
+    birth_date: Mapped[dt.date] = mapped_column(sa.Date)
+    ethnicity_code: Mapped[str | None] = mapped_column(sa.String(4))  # 民族 (GB/T 3304)
+    is_military: Mapped[bool] = mapped_column(default=False)
+    # 执业证书编码: one number for life, assigned at the first registration (unique)
+    certificate_no: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    qualifications = relationship("Qualification", back_populates="person",
+                                  order_by="Qualification.year")
+    registrations = relationship("Registration", back_populates="person",
+                                 order_by="Registration.id")
+
+    def age(self, today: dt.date | None = None) -> int:
+        today = today or dt.date.today()
+        b = self.birth_date
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+    def __str__(self):
+        return self.name
+
+
+class Qualification(db.Model):  # 医师资格: issued once, never edited by the physician
+    __tablename__ = "qualification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)  # 资格证书编码
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    level: Mapped[PhysicianLevel] = mapped_column(enum_column(PhysicianLevel))
+    category: Mapped[PhysicianCategory] = mapped_column(enum_column(PhysicianCategory))
+    year: Mapped[int] = mapped_column()  # 获得年度
+    school: Mapped[str] = mapped_column(sa.String(128), default="")  # 毕业院校
+    major: Mapped[str] = mapped_column(sa.String(64), default="")  # 所学专业
+    education_code: Mapped[str | None] = mapped_column(sa.String(8))  # 学历
+    issuing_authority: Mapped[str] = mapped_column(sa.String(128), default="")  # 发证机关
+    kind: Mapped[QualificationKind] = mapped_column(enum_column(QualificationKind))
+    issued_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    person = relationship("Person", back_populates="qualifications")
+
+    def __str__(self):
+        return self.code
+
+
+registration_scope = sa.Table(
+    "registration_scope", db.metadata,
+    sa.Column("registration_id", sa.ForeignKey("registration.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("scope_code", sa.ForeignKey("practice_scope.code"), primary_key=True),
+)
+
+_VALID = sa.text("status = 'valid'")
+_VALID_ASSISTANT = sa.text("status = 'valid' AND level = '2'")
+
+
+class Registration(db.Model):  # 执业注册, one per 执业地点
+    __tablename__ = "registration"
+    __table_args__ = (
+        # one 主要执业机构 per 执业地点: one valid registration per person and location
+        sa.Index("uq_registration_valid_location", "person_id", "location_code", unique=True,
+                 sqlite_where=_VALID, postgresql_where=_VALID),
+        # an 执业助理医师 holds one location only
+        sa.Index("uq_registration_valid_assistant", "person_id", unique=True,
+                 sqlite_where=_VALID_ASSISTANT, postgresql_where=_VALID_ASSISTANT),
+        sa.Index("ix_registration_institution_status", "institution_id", "status", "id"),
+        sa.Index("ix_registration_authority_status", "authority_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    qualification_id: Mapped[int] = mapped_column(sa.ForeignKey("qualification.id"), index=True)
+    level: Mapped[PhysicianLevel] = mapped_column(enum_column(PhysicianLevel))
+    category: Mapped[PhysicianCategory] = mapped_column(enum_column(PhysicianCategory))
+    # 执业地点: a province code for 执业医师, a county code for 执业助理医师
+    location_code: Mapped[str] = mapped_column(sa.ForeignKey("region.code"), index=True)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"))  # 主要执业机构
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"))  # 审批机关
+    approved_on: Mapped[dt.date] = mapped_column(sa.Date)  # 批准日期
+    status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus),
+                                                      default=RegistrationStatus.VALID)
+    status_changed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    status_reason_code: Mapped[str | None] = mapped_column(sa.String(8))
+    # overlay fields the physician changes through institution review (信息维护)
+    education_code: Mapped[str | None] = mapped_column(sa.String(8))
+    school: Mapped[str | None] = mapped_column(sa.String(128))
+    title_code: Mapped[str | None] = mapped_column(sa.String(8))  # 任职资格
+    major: Mapped[str | None] = mapped_column(sa.String(64))
+    photo_id: Mapped[int | None] = mapped_column(sa.ForeignKey("photo.id", use_alter=True))
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id",
+                                                                    ondelete="SET NULL"))
+    info_modified_on: Mapped[dt.datetime | None] = mapped_column()  # 审核日期 of the last change
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    person = relationship("Person", back_populates="registrations")
+    qualification = relationship("Qualification")
+    location = relationship("Region")
+    institution = relationship("Institution")
+    authority = relationship("Authority")
+    department = relationship("Department")
+    scopes = relationship("PracticeScope", secondary=registration_scope,
+                          order_by="PracticeScope.code")
+    filings = relationship("Filing", back_populates="registration", order_by="Filing.id")
+    legacy_sites = relationship("LegacySite", back_populates="registration",
+                                order_by="LegacySite.id")
+
+    @property
+    def scope_names(self) -> str:
+        return "，".join(s.name for s in self.scopes)
+
+    def __str__(self):
+        return f"{self.person.name} {self.location} {self.status.label}"
+
+
+class Filing(db.Model):  # 多执业机构备案
+    __tablename__ = "filing"
+    __table_args__ = (
+        sa.Index("uq_filing_valid", "registration_id", "institution_id", unique=True,
+                 sqlite_where=_VALID, postgresql_where=_VALID),
+        sa.Index("ix_filing_institution_status", "institution_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registration.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"))
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"))
+    status: Mapped[FilingStatus] = mapped_column(enum_column(FilingStatus),
+                                                default=FilingStatus.VALID)
+    filed_on: Mapped[dt.date] = mapped_column(sa.Date)
+    cancelled_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+
+    registration = relationship("Registration", back_populates="filings")
+    institution = relationship("Institution")
+    authority = relationship("Authority")
+
+
+class LegacySite(db.Model):  # 多地点执业 (old policy: list and cancel, never add)
+    __tablename__ = "legacy_site"
+    __table_args__ = (sa.Index("ix_legacy_site_institution_status", "institution_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registration.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"))
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"))
+    status: Mapped[FilingStatus] = mapped_column(enum_column(FilingStatus),
+                                                default=FilingStatus.VALID)
+    added_on: Mapped[dt.date] = mapped_column(sa.Date)
+    cancelled_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+
+    registration = relationship("Registration", back_populates="legacy_sites")
+    institution = relationship("Institution")
+    authority = relationship("Authority")
+
+
+class Assessment(db.Model):  # 定期考核
+    __tablename__ = "assessment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    period_start: Mapped[dt.date] = mapped_column(sa.Date)
+    period_end: Mapped[dt.date] = mapped_column(sa.Date)
+    result: Mapped[AssessmentResult] = mapped_column(enum_column(AssessmentResult))
+    assessing_body: Mapped[str] = mapped_column(sa.String(128))
+    assessed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+
+    person = relationship("Person")
+
+    @property
+    def period_label(self) -> str:
+        return f"{self.period_start:%Y年%m月}—{self.period_end:%Y年%m月}"
+
+
+class CreditRecord(db.Model):  # 信用记录
+    __tablename__ = "credit_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
+    kind: Mapped[CreditKind] = mapped_column(enum_column(CreditKind))
+    description: Mapped[str] = mapped_column(sa.Text)
+    decided_on: Mapped[dt.date] = mapped_column(sa.Date)
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"))
+    # a revoked certificate bars re-registration for 2 years (医师法 第十六条)
+    revokes_certificate: Mapped[bool] = mapped_column(default=False)
+
+    person = relationship("Person")
+    authority = relationship("Authority")
+
+
+class CertificateReissue(db.Model):  # 证书补办 record (B12 effect)
+    __tablename__ = "certificate_reissue"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registration.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("application.id"))
+    reason: Mapped[str] = mapped_column(sa.String(64))
+    reissued_on: Mapped[dt.date] = mapped_column(sa.Date)
+
+    registration = relationship("Registration")
+
+
+class DirectBusiness(IdentityNumberMixin, db.Model):
+    """Businesses a commission records directly (C4): 港澳台/外国医师."""
+    __tablename__ = "direct_business"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[DirectBusinessKind] = mapped_column(enum_column(DirectBusinessKind))
+    name: Mapped[str] = mapped_column(sa.String(64))
+    nationality: Mapped[str] = mapped_column(sa.String(64))  # 国籍/地区
+    document_type: Mapped[str] = mapped_column(sa.String(32))  # 证件类型
+    institution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("institution.id"))
+    scope: Mapped[str] = mapped_column(sa.String(128), default="")
+    valid_from: Mapped[dt.date] = mapped_column(sa.Date)
+    valid_to: Mapped[dt.date] = mapped_column(sa.Date)
+    authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    institution = relationship("Institution")
+    authority = relationship("Authority")

@@ -1,0 +1,1 @@
+"""Reference data files and the `flask seed reference|demo|scale` commands."""

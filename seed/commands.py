@@ -1,0 +1,96 @@
+"""CLI: `flask seed reference|demo|scale`, `flask outbox deliver`."""
+import json
+import time
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+
+from models import db
+
+seed_cli = AppGroup("seed", help="加载参考数据、演示数据或大规模测试数据。")
+outbox_cli = AppGroup("outbox", help="消息发件箱。")
+
+
+@seed_cli.command("reference")
+def seed_reference():
+    """加载参考数据（行政区划、执业范围、诊疗科目等），可重复执行。"""
+    from .reference import load_reference
+    db.create_all()
+    counts = load_reference()
+    click.echo("参考数据已加载：" + "，".join(f"{k} 新增 {v}" for k, v in counts.items()))
+
+
+@seed_cli.command("demo")
+def seed_demo():
+    """加载演示数据并写出 instance/demo.json，可重复执行。"""
+    ensure_demo_data()
+    click.echo(f"演示数据已就绪：{demo_json_path()}")
+
+
+@seed_cli.command("scale")
+@click.option("--physicians", default=10000, show_default=True, type=int)
+@click.option("--institutions", default=1000, show_default=True, type=int)
+@click.option("--batch", default=5000, show_default=True, type=int)
+def seed_scale(physicians, institutions, batch):
+    """生成大规模合成注册库（批量插入）。"""
+    from .scale import build_scale
+    db.create_all()
+    build_scale(physicians=physicians, institutions=institutions, batch=batch, echo=click.echo)
+
+
+@outbox_cli.command("deliver")
+@click.option("--loop/--once", default=False, help="持续运行（工作进程）或只发送一次。")
+@click.option("--interval", default=5.0, show_default=True)
+def outbox_deliver(loop, interval):
+    """发送到期的短信和邮件（失败自动重试）。"""
+    from services.messaging import deliver_due
+    while True:
+        result = deliver_due(limit=200)
+        click.echo(f"已发送 {result['sent']} 条，失败 {result['failed']} 条")
+        if not loop:
+            break
+        time.sleep(interval)
+
+
+def demo_json_path() -> Path:
+    return Path(current_app.instance_path) / "demo.json"
+
+
+def ensure_demo_data() -> dict:
+    """Create tables, reference data and demo data if missing; write demo.json."""
+    from .demo import load_demo
+    from .reference import load_reference
+    db.create_all()
+    load_reference()
+    info = load_demo()
+    demo_json_path().write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+    return info
+
+
+def print_demo_accounts() -> None:
+    info = json.loads(demo_json_path().read_text(encoding="utf-8"))
+    roles = {"physician": "医师", "institution": "医疗机构", "commission": "审批机关",
+             "sysadmin": "系统管理员", "auditor": "审计人员"}
+    click.echo("\n演示账户（密码区分大小写）：")
+    click.echo(f"{'角色':<8}{'用户名':<18}{'密码':<16}{'登录地址':<22}说明")
+    for a in info["accounts"]:
+        note = a.get("institution") or a.get("authority") or ""
+        if a.get("state"):
+            note = f"{a['state']} {note}"
+        click.echo(f"{roles.get(a['role'], a['role']):<8}{a['username']:<18}{a['password']:<16}"
+                   f"{a['login_url']:<22}{note}")
+    click.echo("\n尚未注册账户的医师（可用于体验注册）：")
+    for p in info.get("unregistered", [])[:8]:
+        click.echo(f"  {p['name']}  {p['id_number']}  {p['outcome']}  {p.get('qualification_code', '')}")
+    click.echo("短信与邮件写入 instance/outbox.jsonl（可在其中查看校验码和激活码）。\n")
+
+
+def register_commands(app):
+    app.cli.add_command(seed_cli)
+    app.cli.add_command(outbox_cli)
+
+
+__all__ = ["register_commands", "ensure_demo_data", "print_demo_accounts", "sa"]

@@ -1,0 +1,2 @@
+def build_scale(physicians, institutions, batch, echo):
+    raise NotImplementedError

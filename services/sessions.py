@@ -1,0 +1,59 @@
+"""Server-side sessions: revocable rows; the cookie carries only a random token."""
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+from flask import current_app
+
+from models import db
+from models.account import ConsoleUser, PhysicianAccount, UserSession
+from models.enums import UserKind
+from models.institution import utcnow
+
+from .security import token_digest
+
+TOUCH_EVERY = dt.timedelta(seconds=60)  # write last_seen at most once a minute
+
+
+def start_session(user, ip: str = "", user_agent: str = "") -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(id=token_digest(token), user_kind=user.kind, user_id=user.id,
+                               ip=ip[:64], user_agent=(user_agent or "")[:256]))
+    return token
+
+
+def end_session(token: str) -> None:
+    db.session.execute(sa.update(UserSession).where(UserSession.id == token_digest(token),
+                                                   UserSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+def end_user_sessions(user, except_token: str | None = None) -> int:
+    q = sa.update(UserSession).where(UserSession.user_kind == user.kind,
+                                     UserSession.user_id == user.id,
+                                     UserSession.revoked_at.is_(None))
+    if except_token:
+        q = q.where(UserSession.id != token_digest(except_token))
+    return db.session.execute(q.values(revoked_at=utcnow())).rowcount
+
+
+def load_session_user(token: str):
+    """The user behind a live session token, or None (revoked, idle or too old)."""
+    row = db.session.get(UserSession, token_digest(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    cfg = current_app.config
+    if (now - row.last_seen_at > dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+            or now - row.created_at > dt.timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])):
+        row.revoked_at = now
+        db.session.commit()
+        return None
+    model = PhysicianAccount if row.user_kind == UserKind.PHYSICIAN else ConsoleUser
+    user = db.session.get(model, row.user_id)
+    if user is None:
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return user

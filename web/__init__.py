@@ -1,0 +1,1 @@
+"""Web plumbing shared by the three surfaces: authentication, captcha, headers, errors."""
