@@ -4,7 +4,8 @@
   started from /usr/bin/chromium; never downloads a browser.
 - ``live_server``: the app served by werkzeug in a background thread on
   127.0.0.1 and a free port; one per test module, with its own app built by
-  ``create_app(tests.conftest.make_test_config())``.
+  ``create_app(tests.conftest.make_test_config())`` on the database that the
+  session ``app`` fixture (tests/conftest.py) set up.
 - ``page``: a fresh context + page per test, base_url = live_server,
   locale zh-CN.
 
@@ -114,7 +115,13 @@ class LiveServer(str):
 
 
 @pytest.fixture(scope="module")
-def live_server(request):
+def live_server(request, app):
+    """Serve a separate app instance on the same test database.
+
+    Depends on the session ``app`` fixture of tests/conftest.py, which creates the
+    schema and reference data and whose autouse cleaner empties the tables after
+    every test that (transitively) uses ``app``.
+    """
     from werkzeug.serving import make_server
 
     if str(ROOT) not in sys.path:
@@ -122,19 +129,24 @@ def live_server(request):
     from app import create_app
 
     make_test_config = _make_test_config_func(request.config)
-    app = create_app(make_test_config())
+    live_app = create_app(make_test_config())
     # Port 0: the OS picks a free port at bind time (no race with other runs).
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live_server", daemon=True)
     thread.start()
     url = LiveServer(f"http://127.0.0.1:{server.server_port}")
-    url.app = app
+    url.app = live_app
     try:
         yield url
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+        ext = live_app.extensions.get("sqlalchemy")
+        if ext is not None:  # release this app's pool (PostgreSQL connections)
+            with live_app.app_context():
+                for engine in ext.engines.values():
+                    engine.dispose()
 
 
 @pytest.fixture()
