@@ -77,9 +77,9 @@ class MainPhysicianView(OrgMixin, ScopedModelView):
                             Registration.status == RegistrationStatus.VALID)
 
     def get_query(self):
+        # scopes and department are eager-loaded by Flask-Admin (relations in column_list)
         return super().get_query().join(Registration.person).options(
-            selectinload(Registration.person), selectinload(Registration.scopes),
-            selectinload(Registration.department))
+            selectinload(Registration.person))
 
     def get_list(self, *args, **kwargs):
         count, rows = super().get_list(*args, **kwargs)

@@ -110,7 +110,7 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
     school: Mapped[str | None] = mapped_column(sa.String(128))
     title_code: Mapped[str | None] = mapped_column(sa.String(8))  # 任职资格
     major: Mapped[str | None] = mapped_column(sa.String(64))
-    photo_id: Mapped[int | None] = mapped_column(sa.ForeignKey("photo.id", use_alter=True))
+    photo_id: Mapped[int | None] = mapped_column(sa.ForeignKey("photo.id"))
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id",
                                                                     ondelete="SET NULL"))
     info_modified_on: Mapped[dt.datetime | None] = mapped_column()  # 审核日期 of the last change

@@ -1,0 +1,50 @@
+"""Small helpers for tests: signing a client in, reading the outbox, parsing pages."""
+import json
+import re
+from pathlib import Path
+
+
+def login_client(app, client, user):
+    """Create a real server-side session for `user` and put its token in the client's
+    session cookie, as a successful login would."""
+    from models import db
+    from services.sessions import start_session
+    with app.app_context():
+        user = db.session.merge(user)
+        token = start_session(user, "127.0.0.1", "pytest")
+        db.session.commit()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = token
+        sess["_fresh"] = True
+    return token
+
+
+def csrf_token(html: str) -> str:
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert m, "no csrf_token in page"
+    return m.group(1)
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+class Outbox:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def messages(self, channel=None, to=None) -> list[dict]:
+        if not self.path.exists():
+            return []
+        rows = [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+        return [r for r in rows if (channel is None or r["channel"] == channel)
+                and (to is None or r["to"] == to)]
+
+    def last_code(self, to=None, digits=6) -> str:
+        msgs = self.messages(to=to)
+        assert msgs, f"no message to {to} in the outbox"
+        m = re.search(r"(?<!\d)(\d{%d})(?!\d)" % digits, msgs[-1]["body"])
+        assert m, f"no {digits}-digit code in: {msgs[-1]['body']}"
+        return m.group(1)

@@ -1,0 +1,110 @@
+"""Invariants the database itself enforces, and the identity-number helpers."""
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from models import db
+from models.account import PhysicianAccount
+from models.enums import (AccountState, ApplicationStatus, ApplicationType, PhysicianLevel,
+                          RegistrationStatus, UserKind)
+from models.application import Application
+from models.identity import id_blind_index, mask_id_number, mask_phone
+from models.registry import Person
+
+
+def test_id_number_is_encrypted_indexed_and_masked(make):
+    p = make.person(id_no="14010519850317003X")
+    raw = db.session.execute(sa.text("SELECT id_number_enc, id_number_hash, id_number_masked "
+                                     "FROM person WHERE id = :i"), {"i": p.id}).one()
+    assert b"14010519850317003X" not in bytes(raw[0])
+    assert raw[2] == "140105********003X"
+    assert raw[1] == id_blind_index("14010519850317003x")  # normalised before indexing
+    db.session.expire_all()
+    assert db.session.get(Person, p.id).id_number == "14010519850317003X"
+    found = db.session.scalar(sa.select(Person).where(
+        Person.id_number_hash == id_blind_index("14010519850317003X")))
+    assert found.id == p.id
+
+
+def test_masks():
+    assert mask_id_number("110101199003071234") == "110101********1234"
+    assert mask_phone("15175070658") == "151****0658"
+
+
+def test_one_person_per_id_number(make):
+    make.person(id_no="14010519850317003X")
+    with pytest.raises(IntegrityError):
+        make.person(id_no="14010519850317003X")
+    db.session.rollback()
+
+
+def test_certificate_number_is_unique_for_life(make):
+    make.person(certificate_no="110140000000001")
+    with pytest.raises(IntegrityError):
+        make.person(certificate_no="110140000000001")
+    db.session.rollback()
+
+
+def test_one_valid_registration_per_location(make):
+    inst_a = make.institution(region_code="140105")
+    inst_b = make.institution(region_code="140106")
+    p, reg = make.registered_physician(inst_a)
+    # a second valid registration in the same province = a second 主要执业机构: refused
+    with pytest.raises(IntegrityError):
+        make.registration(p, inst_b, qual=reg.qualification)
+    db.session.rollback()
+    # once the first is no longer valid, the same location may be registered again
+    reg = db.session.get(type(reg), reg.id)
+    reg.status = RegistrationStatus.TRANSFERRED_OUT
+    db.session.commit()
+    again = make.registration(db.session.get(Person, p.id), inst_b,
+                              qual=reg.qualification)
+    assert again.status == RegistrationStatus.VALID
+
+
+def test_physician_may_hold_several_provinces(make):
+    shanxi = make.institution(region_code="140105")
+    beijing = make.institution(region_code="110105")
+    p, reg = make.registered_physician(shanxi)
+    second = make.registration(p, beijing, qual=reg.qualification)
+    assert {reg.location_code, second.location_code} == {"140000", "110000"}
+
+
+def test_assistant_holds_one_location_only(make):
+    a = make.institution(region_code="140105")
+    b = make.institution(region_code="110105")
+    p, reg = make.registered_physician(a, level=PhysicianLevel.ASSISTANT)
+    assert reg.location_code == "140105"  # a county
+    with pytest.raises(IntegrityError):
+        make.registration(p, b, qual=reg.qualification, level=PhysicianLevel.ASSISTANT)
+    db.session.rollback()
+
+
+def test_one_live_account_per_person_but_revoked_may_register_again(make):
+    p = make.person()
+    first = make.physician_account(p)
+    with pytest.raises(IntegrityError):
+        make.physician_account(p)
+    db.session.rollback()
+    first = db.session.get(PhysicianAccount, first.id)
+    first.state = AccountState.REVOKED
+    db.session.commit()
+    again = make.physician_account(db.session.get(Person, p.id))
+    assert again.state == AccountState.ACTIVATED
+
+
+def test_one_open_application_per_physician_and_type(make):
+    p = make.person()
+
+    def app_row(status=ApplicationStatus.SUBMITTED):
+        return Application(type=ApplicationType.CHANGE, status=status, subject_key=f"p:{p.id}",
+                           person_id=p.id, applicant_kind=UserKind.PHYSICIAN)
+    db.session.add(app_row())
+    db.session.commit()
+    db.session.add(app_row())
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    # closed applications do not count
+    db.session.add(app_row(ApplicationStatus.WITHDRAWN))
+    db.session.commit()
