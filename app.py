@@ -29,6 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
     from portal import bp as portal_bp
     app.register_blueprint(portal_bp)
 
+    from fhir import bp as fhir_bp
+    from public import bp as public_bp
+    app.register_blueprint(public_bp)
+    app.register_blueprint(fhir_bp)
+
     from admin_views.auth import bp as console_auth_bp
     app.register_blueprint(console_auth_bp)
 

@@ -86,12 +86,12 @@ def build_gov_admin(app) -> Admin:
                   translations_path=app.config["ADMIN_TRANSLATIONS"],
                   csp_nonce_generator=_nonce)
     s = db.session
+    # 业务审批 (applications issue) comes first in the menu
+    from . import gov_approvals
+    gov_approvals.register(admin)
     admin.add_view(InstitutionView(Institution, s, name="医疗机构", category="机构账户",
                                    endpoint="gov_institutions", url="/gov/institutions"))
     placeholders = [
-        ("业务审批", "待审批业务", "gov_pending", "5", REVIEWER),
-        ("业务审批", "已批准业务", "gov_approved", "5", REVIEWER),
-        ("业务审批", "不予批准业务", "gov_rejected", "5", REVIEWER),
         ("注册库", "医师资格", "gov_qualifications", "6", REVIEWER),
         ("注册库", "执业注册", "gov_registrations", "6", REVIEWER),
         ("注册库", "定期考核", "gov_assessments", "6", REVIEWER),

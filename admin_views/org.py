@@ -111,13 +111,14 @@ def build_org_admin(app) -> Admin:
         (cat, "撤销医师账户", "org_revoke", "4"),
         (cat, "本院医师账户管理", "org_accounts", "4"),
         ("业务办理", "本院医师信息审核", "org_info_review", "4"),
-        ("业务办理", "医师申请业务办理", "org_applications", "5"),
-        ("业务办理", "医师正在申办的业务列表", "org_applications_open", "5"),
-        ("业务办理", "已完成审批业务列表", "org_applications_done", "5"),
-        ("业务办理", "机构更名变更", "org_rename", "5"),
-        ("业务办理", "申请备案", "org_apply_filing", "5"),
-        ("业务办理", "申请注销", "org_apply_cancel", "5"),
-        ("业务办理", "备案注销申请情况列表", "org_filing_cancel_list", "5"),
+    ]
+    for category, name, endpoint, issue in placeholders:
+        admin.add_view(OrgPlaceholder(name=name, category=category, endpoint=endpoint,
+                                      url=f"/org/{endpoint[4:].replace('_', '-')}", issue=issue))
+    # 业务办理: the business applications (applications issue)
+    from . import org_business
+    org_business.register(admin)
+    placeholders = [
         ("医师验证", "医师资格信息验证", "org_verify_qualification", "4"),
         ("医师验证", "医师注册信息验证", "org_verify_registration", "4"),
         ("医师验证", "医师信用验证", "org_verify_credit", "4"),

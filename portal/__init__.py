@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/physician")
 
-from . import auth, pages  # noqa: E402,F401
+from . import applications, auth, pages  # noqa: E402,F401

@@ -66,6 +66,16 @@ def ensure_demo_data() -> dict:
     db.create_all()
     load_reference()
     info = load_demo()
+    # each surface adds its own demo rows (FAQ, applications, …) in a seed/demo_<area>.py
+    # module with an idempotent load(info) that may extend the demo.json dict
+    import importlib
+    import pkgutil
+
+    import seed
+    for mod in sorted(m.name for m in pkgutil.iter_modules(seed.__path__)
+                      if m.name.startswith("demo_")):
+        importlib.import_module(f"seed.{mod}").load(info)
+    db.session.commit()
     demo_json_path().write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
     return info
 
