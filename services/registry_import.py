@@ -1,0 +1,439 @@
+"""C3 import of qualification records from csv / xlsx, validated row by row.
+
+The file is read as a stream of rows and processed in chunks: each chunk is validated
+(身份证号 checksum, birth date and area via python-stdnum; 姓名; enums by Chinese label;
+duplicates in the file and in the database), inserted in bulk, and ImportJob.processed_rows
+is committed so a progress page can follow. Bad rows are skipped and listed in the job's
+error report (行号, 字段, 错误说明); good rows are imported."""
+import csv
+import datetime as dt
+import io
+import os
+import re
+import time
+from functools import lru_cache
+
+import sqlalchemy as sa
+from stdnum import exceptions as stdnum_exc
+from stdnum.cn import ric
+
+from models import db
+from models.audit import ImportJob
+from models.enums import Gender, PhysicianCategory, PhysicianLevel, QualificationKind
+from models.identity import _keys, mask_id_number
+from models.institution import utcnow
+from models.reference import ReferenceItem
+from models.registry import Person, Qualification
+
+from . import Actor, DomainError, audit
+from .registry import NAME_RE
+
+COLUMNS = ["姓名", "身份证号", "性别", "出生日期", "资格证书编码", "级别", "类别", "获得年度",
+           "毕业院校", "所学专业", "学历", "发证机关", "取得方式"]
+REQUIRED = ["姓名", "身份证号", "性别", "出生日期", "资格证书编码", "级别", "类别", "获得年度",
+            "取得方式"]
+CHUNK_ROWS = 2000
+MAX_STORED_ERRORS = 20000
+MAX_ROWS = 1_000_000
+
+GENDERS = {g.label: g for g in Gender}
+LEVELS = {m.label: m for m in PhysicianLevel}
+CATEGORIES = {m.label: m for m in PhysicianCategory}
+CATEGORIES["公卫"] = PhysicianCategory.PUBLIC_HEALTH
+KINDS = {m.label: m for m in QualificationKind}
+CODE_RE = re.compile(r"^[0-9A-Za-z]{6,32}$")
+DATE_RE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?$")
+
+
+# ---- field checks ------------------------------------------------------------------------
+
+@lru_cache(maxsize=20000)
+def _area_ok(area: str, year: int) -> bool:
+    """stdnum's GB/T 2260 lookup (county valid in the birth year), cached per area and year."""
+    try:
+        ric.get_birth_place(area + f"{year:04d}0101" + "0000")
+        return True
+    except stdnum_exc.ValidationError:
+        return False
+
+
+def check_id_number(value: str) -> str | None:
+    """None if valid, else the Chinese message (same checks as stdnum.cn.ric.validate)."""
+    if len(value) != 18:
+        return "身份证号应为18位。"
+    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        return "身份证号格式不正确。"
+    if ric.calc_check_digit(value) != value[17]:
+        return "身份证号校验位不正确。"
+    try:
+        birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return "身份证号中的出生日期不正确。"
+    if birth > dt.date.today() or birth.year < 1900:
+        return "身份证号中的出生日期不正确。"
+    if not _area_ok(value[:6], birth.year):
+        return "身份证号中的地区码不存在。"
+    return None
+
+
+def _parse_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    m = DATE_RE.match(str(value).strip())
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _text(value) -> str:
+    if type(value) is str:
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+# ---- readers -----------------------------------------------------------------------------
+
+def _decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise DomainError("无法识别文件编码，请使用UTF-8编码的CSV文件。", field="file")
+
+
+def iter_rows(path: str, filename: str):
+    """Yield (line number, dict of column → raw value) from a csv or xlsx file."""
+    ext = os.path.splitext(filename.lower())[1]
+    if ext == ".csv":
+        with open(path, "rb") as fh:
+            text = _decode(fh.read())
+        reader = csv.reader(io.StringIO(text))
+        rows = enumerate(reader, start=1)
+    elif ext == ".xlsx":
+        import openpyxl
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # not a workbook, encrypted, corrupt …
+            raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+        rows = enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1)
+    else:
+        raise DomainError("只支持CSV（.csv）或Excel（.xlsx）文件。", field="file")
+    header = None
+    for line_no, raw in rows:
+        if header is None:
+            header = [_text(c) for c in raw]
+            missing = [c for c in REQUIRED if c not in header]
+            if missing:
+                raise DomainError("文件缺少以下列：" + "、".join(missing) + "。", field="file")
+            index = {c: header.index(c) for c in COLUMNS if c in header}
+            continue
+        if raw is None or all(c is None or _text(c) == "" for c in raw):
+            continue
+        yield line_no, {c: (raw[i] if i < len(raw) else None) for c, i in index.items()}
+    if header is None:
+        raise DomainError("文件为空。", field="file")
+
+
+def count_rows(path: str, filename: str) -> int:
+    """Rows to process, for the progress display (xlsx: the sheet's declared dimension)."""
+    if filename.lower().endswith(".xlsx"):
+        import openpyxl
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            return max((wb.worksheets[0].max_row or 1) - 1, 0)
+        except Exception as exc:
+            raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+    with open(path, "rb") as fh:
+        text = _decode(fh.read())
+    return max(sum(1 for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)) - 1, 0)
+
+
+# ---- chunk processing --------------------------------------------------------------------
+
+class _Importer:
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.codes_seen: set[str] = set()
+        self.errors: list = list(job.errors or [])
+        # the keys of models.identity, fetched once per import (same format as
+        # encrypt_id_number / id_blind_index, without re-deriving the keys per row)
+        import hashlib
+        import hmac
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        enc_key, idx_key = _keys()
+        aes = AESGCM(enc_key)
+        self.encrypt = lambda v: (lambda n: n + aes.encrypt(n, v.encode(), b"id_number"))(
+            os.urandom(12))
+        self.blind = lambda v: hmac.new(idx_key, v.encode(), hashlib.sha256).hexdigest()
+        self.education = {}
+        for item in db.session.scalars(sa.select(ReferenceItem).where(
+                ReferenceItem.kind == "education")):
+            self.education.setdefault(item.name, item.code)
+            if item.label:
+                self.education.setdefault(item.label, item.code)
+            self.education.setdefault(item.code, item.code)
+
+    def _err(self, line, field, message):
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append([line, field, message])
+
+    def validate(self, line, raw):
+        """Return the cleaned row or None (errors recorded)."""
+        errs = []
+        v = {c: _text(raw.get(c)) for c in COLUMNS if c not in ("出生日期",)}
+        for c in REQUIRED:
+            if c != "出生日期" and not v.get(c):
+                errs.append((c, f"{c}不能为空。"))
+        name = v["姓名"]
+        if name and not NAME_RE.match(name):
+            errs.append(("姓名", "姓名只能由汉字和“·”组成，2至30个字。"))
+        idn = v["身份证号"].upper()
+        birth_from_id = None
+        if idn:
+            msg = check_id_number(idn)
+            if msg:
+                errs.append(("身份证号", msg))
+            else:
+                birth_from_id = dt.date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14]))
+        gender = GENDERS.get(v["性别"])
+        if v["性别"] and gender is None:
+            errs.append(("性别", "性别应为“男”或“女”。"))
+        elif gender and birth_from_id and gender != (Gender.MALE if int(idn[16]) % 2
+                                                     else Gender.FEMALE):
+            errs.append(("性别", "性别与身份证号不一致。"))
+        raw_birth = raw.get("出生日期")
+        birth = _parse_date(raw_birth) if _text(raw_birth) else None
+        if not _text(raw_birth):
+            errs.append(("出生日期", "出生日期不能为空。"))
+        elif birth is None:
+            errs.append(("出生日期", "出生日期格式不正确，应为YYYY-MM-DD。"))
+        elif birth_from_id and birth != birth_from_id:
+            errs.append(("出生日期", "出生日期与身份证号不一致。"))
+        code = v["资格证书编码"]
+        if code:
+            if not CODE_RE.match(code):
+                errs.append(("资格证书编码", "资格证书编码应为6至32位字母或数字。"))
+            elif code in self.codes_seen:
+                errs.append(("资格证书编码", "资格证书编码在文件中重复。"))
+        level = LEVELS.get(v["级别"])
+        if v["级别"] and level is None:
+            errs.append(("级别", "级别应为“执业医师”或“执业助理医师”。"))
+        category = CATEGORIES.get(v["类别"])
+        if v["类别"] and category is None:
+            errs.append(("类别", "类别应为临床、口腔、公共卫生或中医。"))
+        kind = KINDS.get(v["取得方式"])
+        if v["取得方式"] and kind is None:
+            errs.append(("取得方式", "取得方式应为老人老办法、新人新办法或军队。"))
+        year = None
+        if v["获得年度"]:
+            if not v["获得年度"].isdigit() or not (1950 <= int(v["获得年度"]) <= dt.date.today().year):
+                errs.append(("获得年度", "获得年度应为1950年至今年之间的四位年份。"))
+            else:
+                year = int(v["获得年度"])
+                if kind == QualificationKind.OLD_RULES and year >= 1999:
+                    errs.append(("获得年度", "老人老办法资格的获得年度应在1999年之前。"))
+                elif kind == QualificationKind.NATIONAL_EXAM and year < 1999:
+                    errs.append(("获得年度", "新人新办法资格的获得年度应在1999年及以后。"))
+                elif birth and year < birth.year + 16:
+                    errs.append(("获得年度", "获得年度与出生日期不符。"))
+        edu = None
+        if v.get("学历"):
+            edu = self.education.get(v["学历"])
+            if edu is None:
+                errs.append(("学历", "学历不在学历代码表中。"))
+        for col, max_len in (("毕业院校", 128), ("所学专业", 64), ("发证机关", 128)):
+            if len(v.get(col, "")) > max_len:
+                errs.append((col, f"{col}不能超过{max_len}个字。"))
+        if errs:
+            for field, message in errs:
+                self._err(line, field, message)
+            return None
+        self.codes_seen.add(code)
+        return {"line": line, "name": name, "id": idn, "gender": gender, "birth": birth,
+                "code": code, "level": level, "category": category, "year": year,
+                "school": v.get("毕业院校", ""), "major": v.get("所学专业", ""), "edu": edu,
+                "issuer": v.get("发证机关", ""), "kind": kind}
+
+    def process_chunk(self, chunk):
+        rows = []
+        bad = 0
+        for line, raw in chunk:
+            row = self.validate(line, raw)
+            if row is None:
+                bad += 1
+            else:
+                row["hash"] = self.blind(row["id"])
+                rows.append(row)
+        # duplicates against the database
+        if rows:
+            codes = [r["code"] for r in rows]
+            existing_codes = {c for (c,) in _select_in(
+                "SELECT code FROM qualification WHERE code", codes)}
+            hashes = list({r["hash"] for r in rows})
+            persons = {h: (pid, name) for pid, h, name in _select_in(
+                "SELECT id, id_number_hash, name FROM person WHERE id_number_hash", hashes)}
+            existing_pairs = set()
+            if persons:
+                existing_pairs = {(pid, PhysicianLevel(lv), PhysicianCategory(cat))
+                                  for pid, lv, cat in _select_in(
+                    "SELECT person_id, level, category FROM qualification WHERE person_id",
+                    [p for p, _ in persons.values()])}
+            good, new_people, file_pairs = [], {}, set()
+            for r in rows:
+                field = msg = None
+                known = persons.get(r["hash"])
+                if r["code"] in existing_codes:
+                    field, msg = "资格证书编码", "资格证书编码已存在于注册库。"
+                elif known and known[1] != r["name"]:
+                    field, msg = "姓名", "姓名与注册库中该身份证号的姓名不一致。"
+                elif r["hash"] in new_people and new_people[r["hash"]]["name"] != r["name"]:
+                    field, msg = "姓名", "同一身份证号在文件中的姓名不一致。"
+                elif (known and (known[0], r["level"], r["category"]) in existing_pairs) or \
+                        (r["hash"], r["level"], r["category"]) in file_pairs:
+                    field, msg = "级别", "该人员已有相同级别和类别的医师资格。"
+                if msg:
+                    self._err(r["line"], field, msg)
+                    self.codes_seen.discard(r["code"])
+                    bad += 1
+                    continue
+                file_pairs.add((r["hash"], r["level"], r["category"]))
+                if not known and r["hash"] not in new_people:
+                    new_people[r["hash"]] = r
+                good.append(r)
+            now = utcnow()
+            person_ids = {h: pid for h, (pid, _) in persons.items()}
+            if new_people:
+                people_rows = []
+                for h, r in new_people.items():
+                    people_rows.append((
+                        r["name"], r["gender"].value, r["birth"], self.encrypt(r["id"]), h,
+                        mask_id_number(r["id"]), False, now))
+                _bulk_insert(Person.__table__, PERSON_COLS, people_rows)
+                person_ids.update(dict(_select_in(
+                    "SELECT id_number_hash, id FROM person WHERE id_number_hash",
+                    list(new_people))))
+            if good:
+                _bulk_insert(Qualification.__table__, QUALIFICATION_COLS, [(
+                    r["code"], person_ids[r["hash"]], r["level"].value, r["category"].value,
+                    r["year"], r["school"], r["major"], r["edu"], r["issuer"], r["kind"].value,
+                    now) for r in good])
+            self.job.imported_rows += len(good)
+        self.job.failed_rows += bad
+        self.job.processed_rows += len(chunk)
+        self.job.errors = list(self.errors)
+        db.session.commit()
+
+
+def _select_in(sql_prefix: str, values: list):
+    """`<sql_prefix> IN (…values)` on the DBAPI cursor: a lookup per chunk without building
+    thousands of SQL bind parameters (PostgreSQL: = ANY(array))."""
+    if not values:
+        return []
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return conn.exec_driver_sql(sql_prefix + " = ANY(%s)", (list(values),)).all()
+    return conn.exec_driver_sql(f"{sql_prefix} IN ({','.join('?' * len(values))})",
+                                tuple(values)).all()
+
+
+PERSON_COLS = ("name", "gender", "birth_date", "id_number_enc", "id_number_hash",
+               "id_number_masked", "is_military", "created_at")
+QUALIFICATION_COLS = ("code", "person_id", "level", "category", "year", "school", "major",
+                      "education_code", "issuing_authority", "kind", "created_at")
+
+
+def _bulk_insert(table, cols, rows: list[tuple]) -> None:
+    """executemany straight on the DBAPI cursor (no per-row SQL compilation); enum columns
+    get their stored values (as enum_column stores them)."""
+    if not rows:
+        return
+    conn = db.session.connection()
+    style = conn.dialect.paramstyle
+    mark = "?" if style == "qmark" else "%s"
+    q = conn.dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in cols)}) "
+           f"VALUES ({', '.join([mark] * len(cols))})")
+    conn.exec_driver_sql(sql, rows)
+
+
+def start_job(actor: Actor, filename: str, kind: str = "qualification") -> ImportJob:
+    filename = os.path.basename(filename or "").strip()
+    ext = os.path.splitext(filename.lower())[1]
+    if ext not in (".csv", ".xlsx"):
+        raise DomainError("只支持CSV（.csv）或Excel（.xlsx）文件。", field="file")
+    job = ImportJob(authority_id=actor.authority_id, created_by_id=actor.id, kind=kind,
+                    filename=filename[:256], status="running", errors=[])
+    db.session.add(job)
+    db.session.flush()
+    audit.record(actor, "import_started", job, detail=f"导入文件 {filename}"[:512])
+    db.session.commit()
+    return job
+
+
+def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
+    """Process the uploaded file of a job (synchronously; may run in a worker thread)."""
+    job = db.session.get(ImportJob, job_id)
+    started = time.perf_counter()
+    try:
+        job.total_rows = count_rows(path, job.filename)
+        if job.total_rows > MAX_ROWS:
+            raise DomainError(f"单个文件最多{MAX_ROWS}行。", field="file")
+        db.session.commit()
+        importer = _Importer(job)
+        chunk = []
+        for item in iter_rows(path, job.filename):
+            chunk.append(item)
+            if len(chunk) >= CHUNK_ROWS:
+                importer.process_chunk(chunk)
+                chunk = []
+        if chunk:
+            importer.process_chunk(chunk)
+        job.status = "done"
+    except DomainError as exc:
+        db.session.rollback()
+        job = db.session.get(ImportJob, job_id)
+        job.status = "failed"
+        job.errors = list(job.errors or []) + [[0, "文件", exc.message]]
+    except Exception:
+        db.session.rollback()
+        job = db.session.get(ImportJob, job_id)
+        job.status = "failed"
+        job.errors = list(job.errors or []) + [[0, "文件", "文件处理失败，请检查文件内容后重新导入。"]]
+        raise
+    finally:
+        job.finished_at = utcnow()
+        elapsed = time.perf_counter() - started
+        audit.record(actor, "import_finished", job,
+                     after={"total": job.total_rows, "imported": job.imported_rows,
+                            "failed": job.failed_rows, "seconds": round(elapsed, 3)})
+        db.session.commit()
+    return job
+
+
+def import_file(actor: Actor, path: str, filename: str) -> ImportJob:
+    job = start_job(actor, filename)
+    return run_job(actor, job.id, path)
+
+
+def error_report_csv(job: ImportJob) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")
+    w = csv.writer(out)
+    w.writerow(["行号", "字段", "错误说明"])
+    for line, field, message in sorted(job.errors or [], key=lambda e: e[0]):
+        w.writerow([line, field, message])
+    return out.getvalue()
+
+
+def template_csv() -> str:
+    return "\ufeff" + ",".join(COLUMNS) + "\r\n"

@@ -1,0 +1,134 @@
+"""C3 import of qualification records: row-level validation, duplicates, error report."""
+import csv
+import datetime as dt
+import io
+
+import sqlalchemy as sa
+
+from models import db
+from models.enums import AuthorityLevel, UserKind
+from models.registry import Person, Qualification
+from services import Actor
+from services.registry_import import COLUMNS, error_report_csv, import_file
+from tests import factories as F
+
+HEADER = ",".join(COLUMNS)
+
+
+def qual_rows(n, start=0, area="140100"):
+    rows = []
+    for i in range(start, start + n):
+        birth = dt.date(1985, 1, 1) + dt.timedelta(days=i // 499 * 37)
+        male = i % 2 == 0
+        idn = F.id_number(area=area, birth=birth, seq=i % 499, male=male)
+        rows.append([F.chinese_name(i), idn, "男" if male else "女", birth.isoformat(),
+                     f"Q{2010 + i % 10}{i:010d}", "执业医师", "临床", str(2010 + i % 10),
+                     "山西医科大学", "临床医学", "本科", "山西省卫生健康委员会", "新人新办法"])
+    return rows
+
+
+def write_csv(tmp_path, rows, name="quals.csv"):
+    path = tmp_path / name
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(COLUMNS)
+    w.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def _actor(app_ctx):
+    auth = F.authority(name="山西省卫生健康委员会", region_code="140000")
+    user = F.reviewer(auth)
+    return Actor(UserKind.CONSOLE, user.id, "审批员", authority_id=auth.id)
+
+
+def test_good_rows_are_imported_and_bad_rows_reported(app_ctx, tmp_path):
+    actor = _actor(app_ctx)
+    rows = qual_rows(20)
+    rows[3][1] = rows[3][1][:-1] + ("0" if rows[3][1][-1] != "0" else "1")  # bad check digit
+    rows[7][0] = "Zhang San"  # letters in the name
+    rows[11][3] = "1960-01-01"  # birth date not the one in the ID
+    rows[15][4] = rows[14][4]  # duplicate code in the file
+    rows[16][5] = "主任医师"  # not a level
+    job = import_file(actor, str(write_csv(tmp_path, rows)), "quals.csv")
+    assert job.status == "done"
+    assert (job.total_rows, job.imported_rows, job.failed_rows) == (20, 15, 5)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 15
+    report = error_report_csv(job)
+    lines = list(csv.reader(io.StringIO(report.lstrip("\ufeff"))))
+    assert lines[0] == ["行号", "字段", "错误说明"]
+    by_line = {int(r[0]): (r[1], r[2]) for r in lines[1:]}
+    assert by_line[5] == ("身份证号", "身份证号校验位不正确。")  # data row 4 = line 5
+    assert by_line[9][0] == "姓名"
+    assert by_line[13] == ("出生日期", "出生日期与身份证号不一致。")
+    assert by_line[17] == ("资格证书编码", "资格证书编码在文件中重复。")
+    assert by_line[18][0] == "级别"
+    # the person's identity is stored encrypted and searchable by the blind index
+    p = db.session.scalar(sa.select(Person).where(Person.name == rows[0][0]))
+    assert p.id_number == rows[0][1] and p.id_number_masked.startswith("140100")
+
+
+def test_reimport_reports_duplicates_against_the_register(app_ctx, tmp_path):
+    actor = _actor(app_ctx)
+    rows = qual_rows(5)
+    import_file(actor, str(write_csv(tmp_path, rows)), "quals.csv")
+    again = qual_rows(5) + qual_rows(2, start=100)
+    again[5][0] = again[5][0]
+    job = import_file(actor, str(write_csv(tmp_path, again, "again.csv")), "again.csv")
+    assert (job.imported_rows, job.failed_rows) == (2, 5)
+    assert all(e[2] == "资格证书编码已存在于注册库。" for e in job.errors)
+
+
+def test_second_qualification_of_the_same_person_joins_the_person(app_ctx, tmp_path):
+    actor = _actor(app_ctx)
+    rows = qual_rows(1)
+    second = list(rows[0])
+    second[4] = "Q2099000000001"
+    second[5] = "执业助理医师"
+    wrong_name = list(rows[0])
+    wrong_name[4] = "Q2099000000002"
+    wrong_name[0] = "李四"
+    job = import_file(actor, str(write_csv(tmp_path, [rows[0], second, wrong_name])),
+                      "quals.csv")
+    assert (job.imported_rows, job.failed_rows) == (2, 1)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 1
+    assert job.errors[0][1] == "姓名"
+
+
+def test_xlsx_and_bad_files(app_ctx, tmp_path):
+    import openpyxl
+    actor = _actor(app_ctx)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(COLUMNS)
+    for r in qual_rows(3):
+        r[3] = dt.datetime.fromisoformat(r[3])  # a real Excel date cell
+        r[7] = int(r[7])
+        ws.append(r)
+    path = tmp_path / "q.xlsx"
+    wb.save(path)
+    job = import_file(actor, str(path), "q.xlsx")
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 3, 0)
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"not a workbook")
+    job = import_file(actor, str(bad), "bad.xlsx")
+    assert job.status == "failed" and "Excel" in job.errors[-1][2]
+    nohead = tmp_path / "nohead.csv"
+    nohead.write_text("a,b\n1,2\n", encoding="utf-8")
+    job = import_file(actor, str(nohead), "nohead.csv")
+    assert job.status == "failed" and "缺少以下列" in job.errors[-1][2]
+
+
+def test_import_rate(app_ctx, tmp_path, capsys):
+    """Not a timed assertion: prints the measured rate (the bench owns the target)."""
+    import time
+    actor = _actor(app_ctx)
+    rows = qual_rows(20000)
+    path = write_csv(tmp_path, rows)
+    t = time.perf_counter()
+    job = import_file(actor, str(path), "quals.csv")
+    elapsed = time.perf_counter() - t
+    assert job.imported_rows == 20000
+    with capsys.disabled():
+        print(f"\nimport rate: {20000 / elapsed:,.0f} rows/s ({elapsed:.2f} s for 20,000 rows)")
