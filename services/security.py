@@ -33,6 +33,22 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     return check_password_hash(stored_hash, password)
 
 
+_COMMON_PASSWORDS: frozenset | None = None
+
+
+def is_common_password(password: str) -> bool:
+    """True for a password on the bundled list (seed/data/common_passwords.txt), compared
+    case-insensitively; used by the physician and the console password rules."""
+    global _COMMON_PASSWORDS
+    if _COMMON_PASSWORDS is None:
+        from pathlib import Path
+        path = Path(__file__).resolve().parent.parent / "seed" / "data" / "common_passwords.txt"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        _COMMON_PASSWORDS = frozenset(x.strip().lower() for x in lines
+                                      if x.strip() and not x.startswith("#"))
+    return (password or "").strip().lower() in _COMMON_PASSWORDS
+
+
 def random_code(length: int = 8, alphabet: str = CODE_ALPHABET) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
