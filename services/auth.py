@@ -47,9 +47,8 @@ def find_physician_account(login_name: str) -> PhysicianAccount | None:
 
 
 def authenticate_physician(login_name: str, password: str, ip: str) -> PhysicianAccount:
-    key = (login_name or "").strip().lower()
     acct = find_physician_account(login_name)
-    lock_key = f"acct:{acct.id}" if acct else f"name:{key}"
+    lock_key = f"acct:{acct.id}" if acct else _unknown_name_key(login_name)
     if is_locked("physician_login", lock_key, ip):
         verify_password(None, password)  # same cost as any other attempt
         _fail(UserKind.PHYSICIAN, acct, lock_key, ip, "账户锁定期间尝试登录")
@@ -69,7 +68,7 @@ def authenticate_console(area: str, username: str, password: str, ip: str) -> Co
         user_for_area = None
     else:
         user_for_area = user
-    lock_key = f"console:{user.id}" if user else f"name:{key}"
+    lock_key = f"console:{user.id}" if user else _unknown_name_key(username)
     if is_locked("console_login", lock_key, ip):
         verify_password(None, password)
         _fail(UserKind.CONSOLE, user, lock_key, ip, "账户锁定期间尝试登录", scope="console_login")
@@ -84,10 +83,16 @@ def authenticate_console(area: str, username: str, password: str, ip: str) -> Co
     return user
 
 
+def _unknown_name_key(typed: str) -> str:
+    """Throttle key for a login name that matches no account. People type their 身份证号
+    or phone into the login box: keep only a keyed digest, never the typed text."""
+    return "name:" + code_digest((typed or "").strip().lower())[:32]
+
+
 def _fail(kind, user, lock_key, ip, detail, scope="physician_login"):
     note_attempt(scope, lock_key, False, ip)
     audit.record(Actor(kind, user.id if user else None,
-                       (getattr(user, "username", "") if user else lock_key), ip),
+                       (getattr(user, "username", "") if user else "未知用户"), ip),
                  "login_failed", user, detail=detail)
     db.session.commit()
 

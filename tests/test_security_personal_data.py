@@ -88,8 +88,6 @@ def test_database_holds_no_plain_id_numbers(app, client, make, login_as):
     _assert_no_plain_numbers(app, numbers)
 
 
-@pytest.mark.xfail(strict=True, reason="services/auth._fail writes the typed login name into "
-                   "audit_log.actor_name and login_attempt.key in plain text; reported to the lead")
 def test_id_number_typed_as_login_name_is_not_stored_in_plain(app, client, make):
     _, numbers = _build_people(make, count=1, area="320102")
     # people do type their 身份证号 into the login box; the failed attempt is recorded
