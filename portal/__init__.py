@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/physician")
 
-from . import applications, auth, pages  # noqa: E402,F401
+from . import account, applications, auth, help, maintenance, pages, register  # noqa: E402,F401

@@ -1,10 +1,11 @@
-"""P5 login and logout of physicians."""
+"""P5 login (用户名 / verified 手机号 / 资格证书编码) and logout of physicians."""
 from flask import flash, redirect, render_template, request, url_for
 
 from forms.auth import PhysicianLoginForm
 from services import DomainError
+from services.accounts import verify
 from services.auth import authenticate_physician
-from web.auth import client_ip, sign_in, sign_out
+from web.auth import client_ip, current_actor, sign_in, sign_out
 from web.common import check_captcha
 
 from . import bp
@@ -30,6 +31,11 @@ def login():
                 error = exc.message
             else:
                 sign_in(account)
+                if not account.is_activated:
+                    # P2: match the account against the register at every login until it is
+                    # activated (the register may have been completed meanwhile)
+                    verify(current_actor(), account)
+                    return redirect(url_for("portal.activate"))
                 return redirect(_safe_next() or url_for("portal.home"))
     return render_template("portal/login.html", form=form, error=error)
 

@@ -1,12 +1,83 @@
-"""Physician pages. The 基本信息 home; the rest of the site lands with the physician issue."""
-from flask import g, render_template
+"""P7 my records: the 基本信息 home, 资格信息, 执业信息 and 考核信息."""
+import sqlalchemy as sa
+from flask import g, render_template, request
 
-from web.auth import physician_required
+from models import db
+from models.enums import RegistrationStatus
+from models.registry import Assessment, Qualification, Registration
+from services import audit
+from services.profile import current_values, reference_label
+from web.auth import current_actor
 
 from . import bp
+from .common import activated_required
+
+
+def _registrations(person_id):
+    regs = list(db.session.scalars(sa.select(Registration).where(
+        Registration.person_id == person_id).order_by(Registration.approved_on.desc(),
+                                                      Registration.id.desc())))
+    regs.sort(key=lambda r: r.status != RegistrationStatus.VALID)
+    return regs
+
+
+def _qualifications(person_id):
+    return list(db.session.scalars(sa.select(Qualification).where(
+        Qualification.person_id == person_id).order_by(Qualification.year)))
 
 
 @bp.route("/")
-@physician_required
+@activated_required
 def home():
-    return render_template("portal/home.html", account=g.account)
+    acct = g.account
+    person = acct.person
+    regs = _registrations(person.id) if person else []
+    quals = _qualifications(person.id) if person else []
+    main = next((r for r in regs if r.status == RegistrationStatus.VALID), None)
+    if main is not None:
+        values = current_values(main)
+    elif quals:
+        q = quals[-1]
+        values = {"education_code": q.education_code, "school": q.school, "title_code": None,
+                  "major": q.major}
+    else:
+        values = {"education_code": None, "school": "", "title_code": None, "major": ""}
+    show_id = request.args.get("show_id") == "1" and person is not None
+    id_text = person.id_number_masked if person else acct.id_number_masked
+    if show_id:
+        id_text = person.id_number
+        audit.record(current_actor(), "reveal_id_number", person, detail="本人查看基本信息")
+        db.session.commit()
+    return render_template(
+        "portal/home.html", account=acct, person=person, regs=regs, id_text=id_text,
+        show_id=show_id, ethnic=reference_label("ethnic", person.ethnicity_code) if person else "",
+        education=reference_label("education", values["education_code"]),
+        title=reference_label("title", values["title_code"]), values=values)
+
+
+@bp.route("/qualification")
+@activated_required
+def qualification():
+    acct = g.account
+    quals = _qualifications(acct.person_id) if acct.person_id else []
+    return render_template("portal/qualification.html", quals=quals,
+                           education=lambda c: reference_label("education", c))
+
+
+@bp.route("/practice")
+@activated_required
+def practice():
+    acct = g.account
+    regs = _registrations(acct.person_id) if acct.person_id else []
+    return render_template("portal/practice.html", regs=regs,
+                           certificate_no=acct.person.certificate_no if acct.person else "")
+
+
+@bp.route("/assessment")
+@activated_required
+def assessment():
+    acct = g.account
+    rows = list(db.session.scalars(sa.select(Assessment).where(
+        Assessment.person_id == acct.person_id).order_by(Assessment.period_start.desc()))) \
+        if acct.person_id else []
+    return render_template("portal/assessment.html", rows=rows)
