@@ -36,6 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from admin_views.auth import bp as console_auth_bp
     app.register_blueprint(console_auth_bp)
+    from admin_views.console_recovery import register as register_console_recovery
+    register_console_recovery(app)
 
     from admin_views.gov import build_gov_admin
     from admin_views.org import build_org_admin
@@ -44,6 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from seed.commands import register_commands
     register_commands(app)
+    from ops.cli import register_ops
+    register_ops(app)
     return app
 
 

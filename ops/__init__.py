@@ -1,0 +1,1 @@
+"""Operations commands (backup, restore, checks) for the `flask` CLI."""
