@@ -80,22 +80,38 @@ def ensure_demo_data() -> dict:
     return info
 
 
+def _pad(text: str, width: int) -> str:
+    """Pad to a display width (CJK characters take two columns)."""
+    import unicodedata
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 1)
+
+
+OUTCOME_LABELS = {"in_register": "在册医师（向机构申领激活码）",
+                  "self_activate": "有资格无有效注册（资格证书编码自行激活）",
+                  "not_found": "未查询到医师资格信息",
+                  "non_electronic_province": "未实施电子化注册地区"}
+
+
 def print_demo_accounts() -> None:
     info = json.loads(demo_json_path().read_text(encoding="utf-8"))
     roles = {"physician": "医师", "institution": "医疗机构", "commission": "审批机关",
              "sysadmin": "系统管理员", "auditor": "审计人员"}
     click.echo("\n演示账户（密码区分大小写）：")
-    click.echo(f"{'角色':<8}{'用户名':<18}{'密码':<16}{'登录地址':<22}说明")
+    click.echo(_pad("角色", 12) + _pad("用户名", 14) + _pad("密码", 13) + _pad("登录地址", 18) + "说明")
     for a in info["accounts"]:
         note = a.get("institution") or a.get("authority") or ""
         if a.get("state"):
             note = f"{a['state']} {note}"
-        click.echo(f"{roles.get(a['role'], a['role']):<8}{a['username']:<18}{a['password']:<16}"
-                   f"{a['login_url']:<22}{note}")
-    click.echo("\n尚未注册账户的医师（可用于体验注册）：")
-    for p in info.get("unregistered", [])[:8]:
-        click.echo(f"  {p['name']}  {p['id_number']}  {p['outcome']}  {p.get('qualification_code', '')}")
-    click.echo("短信与邮件写入 instance/outbox.jsonl（可在其中查看校验码和激活码）。\n")
+        click.echo(_pad(roles.get(a["role"], a["role"]), 12) + _pad(a["username"], 14)
+                   + _pad(a["password"], 13) + _pad(a["login_url"], 18) + note)
+    click.echo("\n尚未注册账户的医师（可用于体验注册，/physician/register）：")
+    for p in info.get("unregistered", []):
+        click.echo("  " + _pad(p["name"], 10) + _pad(p["id_number"], 20)
+                   + _pad(p.get("qualification_code", ""), 22)
+                   + OUTCOME_LABELS.get(p["outcome"], p["outcome"]) + " " + p.get("institution", ""))
+    click.echo("短信与邮件写入 instance/outbox.jsonl（可在其中查看校验码和激活码）。"
+               "后台账户首次在浏览器登录需输入短信校验码。\n")
 
 
 def register_commands(app):
