@@ -38,8 +38,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(console_auth_bp)
     from admin_views.console_recovery import register as register_console_recovery
     register_console_recovery(app)
-    from admin_views.console_recovery import register as register_console_recovery
-    register_console_recovery(app)
 
     from admin_views.gov import build_gov_admin
     from admin_views.org import build_org_admin
