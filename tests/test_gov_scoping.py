@@ -1,0 +1,246 @@
+"""A municipal commission never sees institutions, physicians or applications outside its
+region: every list, detail, action, export and lookup of /gov/ is tried with the other
+city's and the other province's rows."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from models import db
+from models.application import Application
+from models.audit import AuditLog
+from models.enums import (ApplicationStatus, ApplicationType, AssessmentResult, AuthorityLevel,
+                          ConsoleRole, CreditKind, DirectBusinessKind, UserKind)
+from models.messaging import Question
+from models.registry import Assessment, CreditRecord, DirectBusiness
+from services import Actor, audit
+from tests.helpers import csrf_token, text_of
+
+
+@pytest.fixture()
+def world(make):
+    shanxi = make.authority(name="山西省卫生健康委员会", region_code="140000")
+    taiyuan = make.authority(name="太原市卫生健康委员会", level=AuthorityLevel.MUNICIPAL,
+                             region_code="140100", parent=shanxi)
+    datong = make.authority(name="大同市卫生健康委员会", level=AuthorityLevel.MUNICIPAL,
+                            region_code="140200", parent=shanxi)
+    beijing = make.authority(name="北京市卫生健康委员会", region_code="110000")
+    rows = {}
+    for key, auth, region, area, name in [
+            ("mine", taiyuan, "140105", "140100", "太原小店医院"),
+            ("city", datong, "140213", "140202", "大同平城医院"),
+            ("prov", beijing, "110105", "110105", "北京朝阳医院")]:
+        inst = make.institution(name=name, region_code=region, authority_obj=auth)
+        person = make.person(name={"mine": "太原医师", "city": "大同医师", "prov": "北京医师"}[key],
+                             id_no=make.id_number(area=area, seq=len(rows) + 40))
+        reg = make.registration(person, inst)
+        db.session.add(Assessment(person_id=person.id, period_start=dt.date(2019, 1, 1),
+                                  period_end=dt.date(2021, 12, 31),
+                                  result=AssessmentResult.PASSED, assessing_body=f"{name}考核委员会"))
+        db.session.add(CreditRecord(person_id=person.id, kind=CreditKind.BAD_CONDUCT,
+                                    description=f"{name}不良记录", decided_on=dt.date(2020, 1, 1),
+                                    authority_id=auth.id))
+        biz = DirectBusiness(kind=DirectBusinessKind.HMT_SHORT_TERM, name=f"{name}港澳医师",
+                             nationality="香港", document_type="护照", scope="",
+                             valid_from=dt.date(2026, 1, 1), valid_to=dt.date(2026, 6, 1),
+                             authority_id=auth.id)
+        biz.id_number = f"H{len(rows)}234567"
+        question = Question(asker_kind=UserKind.CONSOLE, asker_id=inst.id, asker_name=name,
+                            authority_id=auth.id, title=f"{name}的提问", body="内容")
+        app_row = Application(type=ApplicationType.REGISTRATION,
+                              status=ApplicationStatus.PENDING_APPROVAL,
+                              subject_key=f"p:{person.id}", person_id=person.id,
+                              applicant_kind=UserKind.PHYSICIAN,
+                              confirming_institution_id=inst.id, authority_id=auth.id,
+                              accepted_on=dt.date(2026, 1, 5))
+        db.session.add_all([biz, question, app_row])
+        db.session.commit()
+        audit.record(Actor(UserKind.CONSOLE, 1, f"{name}操作员", authority_id=auth.id),
+                     "test_action", inst, detail=f"{name}审计")
+        db.session.commit()
+        rows[key] = {"auth": auth, "inst": inst, "person": person, "reg": reg, "biz": biz,
+                     "question": question, "qual": reg.qualification,
+                     "assessment": db.session.scalar(sa.select(Assessment.id).where(
+                         Assessment.person_id == person.id)),
+                     "credit": db.session.scalar(sa.select(CreditRecord.id).where(
+                         CreditRecord.person_id == person.id))}
+    rows["shanxi"] = shanxi
+    return rows
+
+
+def _foreign(world):
+    return [world["city"], world["prov"]]
+
+
+LISTS = [("/gov/institutions/", "inst", lambda r: r["inst"].name),
+         ("/gov/qualifications/", "qual", lambda r: r["person"].name),
+         ("/gov/registrations/", "reg", lambda r: r["person"].name),
+         ("/gov/assessments/", "assessment", lambda r: r["person"].name),
+         ("/gov/credit/", "credit", lambda r: r["person"].name),
+         ("/gov/direct/", "biz", lambda r: r["biz"].name),
+         ("/gov/questions/", "question", lambda r: r["question"].title)]
+
+
+def _id(row, key):
+    v = row[key]
+    return v if isinstance(v, int) else v.id
+
+
+def test_lists_and_details_stay_in_the_city(client, make, login_as, world):
+    login_as(make.reviewer(world["mine"]["auth"]))
+    for url, key, text in LISTS:
+        page = text_of(client.get(url))
+        assert text(world["mine"]) in page, url
+        for other in _foreign(world):
+            assert text(other) not in page, (url, text(other))
+        ok = client.get(f"{url}details/?id={_id(world['mine'], key)}")
+        assert ok.status_code == 200, url
+        for other in _foreign(world):
+            r = client.get(f"{url}details/?id={_id(other, key)}")
+            assert r.status_code in (302, 404), (url, r.status_code)
+            if r.status_code == 302:
+                assert text(other) not in text_of(client.get(r.headers["Location"]))
+
+
+def test_name_search_and_code_search_stay_in_the_city(client, make, login_as, world):
+    login_as(make.reviewer(world["mine"]["auth"]))
+    for url in ["/gov/qualifications/", "/gov/registrations/", "/gov/assessments/",
+                "/gov/credit/"]:
+        for other in _foreign(world):
+            p = other["person"]
+            for term in [p.name[:1], p.name, p.certificate_no, other["qual"].code]:
+                page = text_of(client.get(url, query_string={"search": term}))
+                page = page.replace(f'value="{term}"', "")  # the search box echoes the term
+                assert p.name not in page, (url, term)
+        # an exact 身份证号 reaches other regions only on the qualification list
+        if url != "/gov/qualifications/":
+            p = world["city"]["person"]
+            assert p.name not in text_of(client.get(url, query_string={"search": p.id_number}))
+
+
+def test_actions_on_foreign_rows_are_not_found(client, make, login_as, world):
+    login_as(make.reviewer(world["mine"]["auth"]))
+    token = csrf_token(text_of(client.get("/gov/institutions/new/")))
+    for other in _foreign(world):
+        for method, url in [
+                ("post", f"/gov/institutions/reset-password/?id={other['inst'].id}"),
+                ("post", f"/gov/institutions/toggle/?id={other['inst'].id}"),
+                ("get", f"/gov/institutions/edit-institution/?id={other['inst'].id}"),
+                ("get", f"/gov/qualifications/correct/?id={other['qual'].id}"),
+                ("post", f"/gov/qualifications/correct/?id={other['qual'].id}"),
+                ("get", f"/gov/registrations/correct/?id={other['reg'].id}"),
+                ("post", f"/gov/registrations/correct/?id={other['reg'].id}"),
+                ("get", f"/gov/direct/edit-business/?id={other['biz'].id}"),
+                ("post", f"/gov/direct/edit-business/?id={other['biz'].id}"),
+                ("get", f"/gov/questions/answer/?id={other['question'].id}"),
+                ("post", f"/gov/questions/answer/?id={other['question'].id}")]:
+            r = getattr(client, method)(url, data={"csrf_token": token, "reply": "x",
+                                                   "reason": "x", "school": "x"})
+            assert r.status_code == 404, (url, r.status_code)
+    db.session.expire_all()
+    for other in _foreign(world):
+        assert db.session.get(type(other["inst"]), other["inst"].id).active
+        assert db.session.get(Question, other["question"].id).reply is None
+
+
+def test_exports_stay_in_the_city(client, make, login_as, world):
+    login_as(make.reviewer(world["mine"]["auth"]))
+    body = client.get("/gov/institutions/export/csv/").get_data(as_text=True)
+    assert world["mine"]["inst"].name in body
+    assert all(o["inst"].name not in body for o in _foreign(world))
+    assert world["mine"]["inst"].reserved_phone not in body  # masked
+    for url in ["/gov/qualifications/export/csv/", "/gov/registrations/export/csv/"]:
+        r = client.get(url)
+        assert r.status_code in (302, 404) or \
+            all(o["person"].name not in r.get_data(as_text=True) for o in _foreign(world))
+
+
+def test_new_institution_cannot_be_placed_outside_the_city(client, make, login_as, world):
+    login_as(make.reviewer(world["mine"]["auth"]))
+    page = text_of(client.get("/gov/institutions/new/"))
+    assert 'value="140105"' in page
+    assert 'value="140213"' not in page and 'value="110105"' not in page
+    r = client.post("/gov/institutions/new/", data={
+        "csrf_token": csrf_token(page), "name": "越界医院", "license_no": "X1",
+        "region_code": "140213", "address": "某路", "responsible_person": "王五",
+        "reserved_phone": "13900001111"})
+    assert "所在地区不在本审批机关的管辖范围内" in text_of(r)
+    # the direct-business form offers only the city's institutions
+    page = text_of(client.get("/gov/direct/new/"))
+    assert world["mine"]["inst"].name in page
+    assert all(o["inst"].name not in page for o in _foreign(world))
+
+
+def test_statistics_count_only_the_city(client, make, login_as, world):
+    from services.gov_statistics import jurisdiction_statistics
+    stats = jurisdiction_statistics(world["mine"]["auth"])
+    assert dict(stats["by_category"])["临床"] == 1
+    assert stats["pending"] == 1
+    province = jurisdiction_statistics(world["shanxi"])
+    assert dict(province["by_category"])["临床"] == 2 and province["pending"] == 2
+    login_as(make.reviewer(world["mine"]["auth"]))
+    page = text_of(client.get("/gov/statistics/"))
+    assert "大同" not in page and "北京" not in page
+
+
+def test_audit_log_of_a_city_auditor(client, make, login_as, world):
+    auditor = make.console_user(ConsoleRole.AUDITOR, authority_obj=world["mine"]["auth"])
+    login_as(auditor)
+    page = text_of(client.get("/gov/audit/"))
+    assert "太原小店医院审计" in page
+    assert "大同平城医院审计" not in page and "北京朝阳医院审计" not in page
+    body = client.get("/gov/audit/export/csv/").get_data(as_text=True)
+    assert "太原小店医院审计" in body and "大同平城医院审计" not in body
+    foreign = db.session.scalar(sa.select(AuditLog.id).where(
+        AuditLog.detail == "大同平城医院审计"))
+    assert client.get(f"/gov/audit/details/?id={foreign}").status_code in (302, 404)
+
+
+def test_city_sysadmin_sees_only_its_authorities_and_accounts(client, make, login_as, world):
+    other_reviewer = make.reviewer(world["city"]["auth"])
+    admin = make.console_user(ConsoleRole.SYSADMIN, authority_obj=world["mine"]["auth"])
+    mine = make.reviewer(world["mine"]["auth"])
+    login_as(admin)
+    page = text_of(client.get("/gov/authorities/"))
+    assert "太原市卫生健康委员会" in page and "大同市卫生健康委员会" not in page
+    page = text_of(client.get("/gov/accounts/"))
+    assert mine.username in page and other_reviewer.username not in page
+    assert client.get(f"/gov/accounts/details/?id={other_reviewer.id}").status_code in (302, 404)
+    token = csrf_token(text_of(client.get("/gov/accounts/new/")))
+    for action in ["reset-password", "toggle"]:
+        r = client.post(f"/gov/accounts/{action}/?id={other_reviewer.id}",
+                        data={"csrf_token": token})
+        assert r.status_code == 404
+    r = client.get(f"/gov/authorities/edit-authority/?id={world['city']['auth'].id}")
+    assert r.status_code == 404
+
+
+def test_import_jobs_belong_to_their_authority(client, make, login_as, world):
+    from models.audit import ImportJob
+    reviewer_city = make.reviewer(world["city"]["auth"])
+    job = ImportJob(authority_id=world["city"]["auth"].id, created_by_id=reviewer_city.id,
+                    kind="qualification", filename="x.csv", status="done")
+    db.session.add(job)
+    db.session.commit()
+    login_as(make.reviewer(world["mine"]["auth"]))
+    for url in [f"/gov/import/{job.id}/", f"/gov/import/{job.id}/status",
+                f"/gov/import/{job.id}/report.csv"]:
+        assert client.get(url).status_code == 404
+    assert "x.csv" not in text_of(client.get("/gov/import/"))
+
+
+def test_every_gov_route_requires_a_commission_login(client, make, login_as, app):
+    """Anonymous → login page; an institution account → 403, on every /gov/ route."""
+    inst_admin = make.institution_admin()
+    org = app.test_client()
+    login_as(inst_admin, org)
+    rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/gov/")
+             and "GET" in r.methods and "<" not in r.rule and "login" not in r.rule
+             and "static" not in r.rule]
+    assert len(rules) > 20
+    for rule in rules:
+        r = client.get(rule.rule)
+        assert r.status_code in (302, 401), rule.rule
+        assert org.get(rule.rule).status_code in (403, 302), rule.rule
+        if org.get(rule.rule).status_code == 302:
+            assert "/login" in org.get(rule.rule).headers["Location"]
