@@ -1,0 +1,141 @@
+"""Daily change feed for an institution (医师变动信息): which of its physicians changed
+registration status, 执业地点 / 主要执业机构, or got a 定期考核 result, in a date window.
+
+Sources, all on indexed columns:
+- registrations at this institution, or of persons who hold a valid registration here, with
+  `created_at` (new registration), `approved_on` (a registration changed in place, B5
+  inside the province) or `status_changed_on` (注销 / 注册备案 / 变更出 / 失效) in the window;
+- audit rows `registration_change` in the window whose `before.institution_id` is this
+  institution (a physician whose registration moved to another institution in place — the
+  row no longer points here);
+- assessments with `assessed_on` in the window of the persons above.
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from models import db
+from models.audit import AuditLog
+from models.enums import RegistrationStatus
+from models.institution import Institution
+from models.registry import Assessment, Person, Registration
+
+MAX_ITEMS = 5000
+
+KIND_NEW = "新增执业注册"
+KIND_CHANGED = "执业注册变更"
+KIND_STATUS = "注册状态变更"
+KIND_LEFT = "调离本院"
+KIND_ASSESSMENT = "定期考核"
+
+
+@dataclass
+class ChangeItem:
+    day: dt.date
+    person_id: int
+    name: str
+    id_number_masked: str
+    kind: str
+    detail: str
+
+
+def _in(column, start: dt.date, end: dt.date):
+    return sa.and_(column >= start, column <= end)
+
+
+def _in_dt(column, start: dt.date, end: dt.date):
+    return sa.and_(column >= dt.datetime.combine(start, dt.time()),
+                   column < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+
+
+def _where(reg: Registration) -> str:
+    return f"执业地点：{reg.location}，主要执业机构：{reg.institution.name}"
+
+
+def changes_for_institution(institution_id: int, start: dt.date,
+                            end: dt.date | None = None) -> list[ChangeItem]:
+    end = end or start
+    here_now = (sa.select(Registration.person_id)
+                .where(Registration.institution_id == institution_id,
+                       Registration.status == RegistrationStatus.VALID))
+    changed = sa.or_(_in_dt(Registration.created_at, start, end),
+                     _in(Registration.approved_on, start, end),
+                     _in(Registration.status_changed_on, start, end))
+    regs = list(db.session.scalars(
+        sa.select(Registration)
+        .where(changed, sa.or_(Registration.institution_id == institution_id,
+                               Registration.person_id.in_(here_now)))
+        .options(selectinload(Registration.person), selectinload(Registration.location),
+                 selectinload(Registration.institution))
+        .order_by(Registration.id).limit(MAX_ITEMS)))
+
+    items: list[ChangeItem] = []
+    persons: dict[int, Person] = {}
+
+    def add(day, person, kind, detail):
+        persons[person.id] = person
+        items.append(ChangeItem(day, person.id, person.name, person.id_number_masked, kind,
+                                detail))
+
+    for r in regs:
+        created_on = r.created_at.date() if r.created_at else None
+        new = created_on is not None and start <= created_on <= end
+        if new:
+            add(created_on, r.person, KIND_NEW,
+                f"{r.category.label}{r.level.label}，{_where(r)}")
+        elif start <= r.approved_on <= end:
+            add(r.approved_on, r.person, KIND_CHANGED,
+                f"执业范围：{r.scope_names}，{_where(r)}")
+        if (r.status_changed_on and start <= r.status_changed_on <= end
+                and r.status != RegistrationStatus.VALID):
+            add(r.status_changed_on, r.person, KIND_STATUS,
+                f"注册状态变为「{r.status.label}」，{_where(r)}")
+
+    # physicians whose registration moved to another institution in place (B5)
+    moves = db.session.execute(
+        sa.select(AuditLog.at, AuditLog.object_id, AuditLog.before)
+        .where(AuditLog.action == "registration_change", AuditLog.object_type == "registration",
+               _in_dt(AuditLog.at, start, end))
+        .order_by(AuditLog.id).limit(MAX_ITEMS)).all()
+    moved_ids = {int(oid) for at, oid, before in moves
+                 if isinstance(before, dict) and before.get("institution_id") == institution_id
+                 and str(oid).isdigit()}
+    if moved_ids:
+        for r in db.session.scalars(
+                sa.select(Registration).where(Registration.id.in_(moved_ids),
+                                              Registration.institution_id != institution_id)
+                .options(selectinload(Registration.person),
+                         selectinload(Registration.institution),
+                         selectinload(Registration.location))):
+            day = next(at.date() for at, oid, _ in moves if str(oid) == str(r.id))
+            add(day, r.person, KIND_LEFT, f"主要执业机构变更为{r.institution.name}，"
+                                          f"执业地点：{r.location}")
+
+    whose = Assessment.person_id.in_(here_now)
+    if persons:
+        whose = sa.or_(whose, Assessment.person_id.in_(list(persons)))
+    rows = db.session.scalars(
+        sa.select(Assessment).where(_in(Assessment.assessed_on, start, end), whose)
+        .options(selectinload(Assessment.person)).order_by(Assessment.id).limit(MAX_ITEMS))
+    for a in rows:
+        add(a.assessed_on, a.person, KIND_ASSESSMENT,
+            f"{a.period_label} 考核结果：{a.result.label}（考核机构：{a.assessing_body}）")
+
+    items.sort(key=lambda i: (i.day, i.name, i.person_id, i.kind))
+    return items[:MAX_ITEMS]
+
+
+CSV_HEADER = ["变动日期", "姓名", "身份证号", "变动类型", "变动内容"]
+
+
+def csv_rows(items: list[ChangeItem]):
+    yield CSV_HEADER
+    for i in items:
+        yield [i.day.isoformat(), i.name, i.id_number_masked, i.kind, i.detail]
+
+
+def institution_name(institution_id: int) -> str:
+    inst = db.session.get(Institution, institution_id)
+    return inst.name if inst else ""

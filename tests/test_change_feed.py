@@ -1,0 +1,160 @@
+"""医师变动信息 (/org/change-feed/): the daily change feed of an institution's physicians,
+scoped to the institution, with a csv download (UTF-8 BOM, masked 身份证号)."""
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from models import db
+from models.audit import AuditLog
+from models.enums import AssessmentResult, RegistrationStatus
+from models.registry import Assessment
+from services import change_feed
+from tests.helpers import text_of
+
+TODAY = dt.date.today()
+YESTERDAY = TODAY - dt.timedelta(days=1)
+LONG_AGO = dt.datetime(2020, 1, 1, 8, 0)
+
+
+@pytest.fixture(scope="module")
+def feed_app(app):
+    """The session app once admin_views/org.py registers the view; until then a fresh app
+    on the same database with org_feed.register() called on its /org/ console."""
+    if "org_change_feed.index" in app.view_functions:
+        yield app
+        return
+    from admin_views import org_feed
+    from app import create_app
+    from tests.conftest import make_test_config
+    fresh = create_app(make_test_config())
+    fresh.test_client_class = type(app.test_client())
+    [org_admin] = [a for a in fresh.extensions["admin"] if a.url == "/org"]
+    org_feed.register(org_admin)
+    yield fresh
+    with fresh.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def feed_client(feed_app, app):
+    return feed_app.test_client()
+
+
+def _old(reg):
+    reg.created_at = LONG_AGO
+    db.session.commit()
+    return reg
+
+
+@pytest.fixture()
+def scene(make):
+    mine = make.institution(name="本院医院")
+    other = make.institution(name="外院医院")
+    # a physician of ours, unchanged
+    quiet = make.person(name="平静")
+    _old(make.registration(quiet, mine))
+    # ours, cancelled yesterday
+    leaver = make.person(name="离职")
+    r = _old(make.registration(leaver, mine))
+    r.status, r.status_changed_on = RegistrationStatus.CANCELLED, YESTERDAY
+    # a new registration here yesterday
+    newcomer = make.person(name="新来")
+    r = make.registration(newcomer, mine, approved_on=YESTERDAY)
+    r.created_at = dt.datetime.combine(YESTERDAY, dt.time(10, 0))
+    # ours, assessed yesterday
+    db.session.add(Assessment(person_id=quiet.id, period_start=dt.date(2023, 1, 1),
+                              period_end=dt.date(2025, 12, 31), result=AssessmentResult.FAILED,
+                              assessing_body="太原市医师协会", assessed_on=YESTERDAY))
+    # moved to another institution in place yesterday (B5 inside the province)
+    mover = make.person(name="调走")
+    r = _old(make.registration(mover, other, approved_on=YESTERDAY))
+    db.session.add(AuditLog(action="registration_change", object_type="registration",
+                            object_id=str(r.id), at=dt.datetime.combine(YESTERDAY, dt.time(9)),
+                            before={"institution_id": mine.id}, after={"institution_id": other.id}))
+    # another institution's physician, cancelled yesterday: not ours
+    stranger = make.person(name="外人")
+    r = _old(make.registration(stranger, other))
+    r.status, r.status_changed_on = RegistrationStatus.CANCELLED, YESTERDAY
+    db.session.add(Assessment(person_id=stranger.id, period_start=dt.date(2023, 1, 1),
+                              period_end=dt.date(2025, 12, 31), result=AssessmentResult.PASSED,
+                              assessing_body="外地协会", assessed_on=YESTERDAY))
+    # ours, cancelled long ago
+    old = make.person(name="旧事")
+    r = _old(make.registration(old, mine))
+    r.status, r.status_changed_on = RegistrationStatus.CANCELLED, dt.date(2021, 5, 1)
+    db.session.commit()
+    return {"mine": mine, "other": other, "quiet": quiet, "leaver": leaver,
+            "newcomer": newcomer, "mover": mover, "stranger": stranger}
+
+
+def test_service_lists_yesterdays_changes_of_own_physicians(app_ctx, scene):
+    items = change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)
+    got = {(i.name, i.kind) for i in items}
+    assert got == {("离职", "注册状态变更"), ("新来", "新增执业注册"), ("平静", "定期考核"),
+                   ("调走", "调离本院")}
+    detail = {i.name: i.detail for i in items}
+    assert "注销" in detail["离职"] and "不合格" in detail["平静"]
+    assert "外院医院" in detail["调走"]
+    assert change_feed.changes_for_institution(scene["mine"].id, TODAY) == []
+    # the other institution sees its own changes (the mover arrived there by a change)
+    other = {(i.name, i.kind) for i in
+             change_feed.changes_for_institution(scene["other"].id, YESTERDAY)}
+    assert ("外人", "注册状态变更") in other and ("外人", "定期考核") in other
+    assert ("调走", "执业注册变更") in other and "离职" not in {n for n, _ in other}
+
+
+def test_console_page_defaults_to_yesterday_and_is_scoped(feed_client, make, scene):
+    from tests.helpers import login_client
+    admin = make.institution_admin(scene["mine"])
+    login_client(feed_client.application, feed_client, admin)
+    resp = feed_client.get("/org/change-feed/")
+    assert resp.status_code == 200
+    html = text_of(resp)
+    assert "医师变动信息" in html and f'value="{YESTERDAY.isoformat()}"' in html
+    assert '<label for="start"' in html
+    for name in ("离职", "新来", "平静", "调走"):
+        assert name in html
+    assert "外人" not in html and "旧事" not in html
+    leaver = scene["leaver"]
+    assert leaver.id_number_masked in html and leaver.id_number not in html
+    assert "共 4 条变动信息" in html
+
+
+def test_console_page_rejects_bad_dates_in_chinese(feed_client, make, scene):
+    from tests.helpers import login_client
+    login_client(feed_client.application, feed_client, make.institution_admin(scene["mine"]))
+    html = text_of(feed_client.get("/org/change-feed/?start=2026-13-45"))
+    assert "日期格式应为 YYYY-MM-DD" in html
+    html = text_of(feed_client.get(f"/org/change-feed/?start={TODAY}&end={YESTERDAY}"))
+    assert "结束日期不能早于开始日期" in html
+    html = text_of(feed_client.get("/org/change-feed/?start=2026-01-01&end=2026-03-01"))
+    assert "一次最多查询 31 天" in html
+
+
+def test_csv_download_has_bom_and_masked_id_numbers(feed_client, make, scene):
+    from tests.helpers import login_client
+    login_client(feed_client.application, feed_client, make.institution_admin(scene["mine"]))
+    resp = feed_client.get(f"/org/change-feed/export.csv?start={YESTERDAY}&end={YESTERDAY}")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    assert "filename*=UTF-8''" in resp.headers["Content-Disposition"]
+    raw = resp.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == ["变动日期", "姓名", "身份证号", "变动类型", "变动内容"]
+    by_name = {r[1]: r for r in rows[1:]}
+    assert set(by_name) == {"离职", "新来", "平静", "调走"}
+    leaver = scene["leaver"]
+    assert by_name["离职"][2] == leaver.id_number_masked
+    assert leaver.id_number not in raw.decode("utf-8-sig")
+
+
+def test_other_roles_cannot_open_the_feed(feed_client, make, scene):
+    from tests.helpers import login_client
+    resp = feed_client.get("/org/change-feed/")
+    assert resp.status_code == 302 and "/org/login" in resp.headers["Location"]
+    login_client(feed_client.application, feed_client, make.reviewer())
+    assert feed_client.get("/org/change-feed/").status_code == 403
+    assert feed_client.get("/org/change-feed/export.csv").status_code == 403
