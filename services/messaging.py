@@ -25,23 +25,47 @@ _file_lock = threading.Lock()
 def queue_sms(to: str, body: str) -> OutboxMessage:
     msg = OutboxMessage(channel=MessageChannel.SMS, to=to, subject="", body=body)
     db.session.add(msg)
-    _mark_pending()
+    _mark_pending(msg)
     return msg
 
 
 def queue_email(to: str, subject: str, body: str) -> OutboxMessage:
     msg = OutboxMessage(channel=MessageChannel.EMAIL, to=to, subject=subject, body=body)
     db.session.add(msg)
-    _mark_pending()
+    _mark_pending(msg)
     return msg
 
 
-def _mark_pending():
+def queue_many(rows: list[dict]) -> list[int]:
+    """Bulk-queue messages (dicts of OutboxMessage columns); one INSERT … RETURNING."""
+    ids = list(db.session.scalars(sa.insert(OutboxMessage).returning(OutboxMessage.id), rows))
     try:
         from flask import g
-        g.outbox_pending = True
+        g.setdefault("outbox_queued_ids", []).extend(ids)
+    except RuntimeError:
+        pass
+    return ids
+
+
+def _mark_pending(msg):
+    """Remember the messages this request queued, so they are sent before it answers."""
+    try:
+        from flask import g
+        g.setdefault("outbox_queued", []).append(msg)
     except RuntimeError:  # outside an app context (CLI scripts deliver themselves)
         pass
+
+
+def queued_in_this_request() -> list[int]:
+    """Ids of committed messages queued during this request (for immediate delivery)."""
+    from flask import g
+    from sqlalchemy import inspect as sa_inspect
+    ids = list(g.pop("outbox_queued_ids", []))
+    for m in g.pop("outbox_queued", []):
+        state = sa_inspect(m)
+        if state.has_identity and not state.deleted:
+            ids.append(m.id)
+    return ids
 
 
 # ---- backends ---------------------------------------------------------------------------
@@ -94,13 +118,14 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def deliver_due(limit: int = 50) -> dict:
+def deliver_due(limit: int = 50, only_ids: list[int] | None = None) -> dict:
     """Send due messages; each is claimed by a conditional update so several workers can run."""
     now = utcnow()
-    ids = db.session.scalars(
-        sa.select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.PENDING,
+    q = sa.select(OutboxMessage.id).where(OutboxMessage.status == MessageStatus.PENDING,
                                           OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id).limit(limit)).all()
+    if only_ids is not None:
+        q = q.where(OutboxMessage.id.in_(only_ids))
+    ids = db.session.scalars(q.order_by(OutboxMessage.id).limit(limit)).all()
     sent = failed = 0
     for mid in ids:
         claim_until = now + dt.timedelta(minutes=5)

@@ -89,17 +89,22 @@ def install(app):
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
-    @app.teardown_request
-    def _deliver_outbox(exc):
-        # messages queued by this request were committed with it: send them now; the
+    @app.after_request
+    def _deliver_outbox(resp):
+        # messages queued by this request were committed with its business change: send
+        # them before answering, so the code is there when the next page asks for it; the
         # `flask outbox deliver` worker retries whatever fails here
-        if exc is None and g.get("outbox_pending"):
-            from services.messaging import deliver_due
+        if g.get("outbox_queued") or g.get("outbox_queued_ids"):
+            from services.messaging import deliver_due, queued_in_this_request
+            ids = queued_in_this_request()
             try:
-                deliver_due(limit=20)
+                db.session.rollback()  # never deliver from a half-finished transaction
+                if ids:
+                    deliver_due(limit=len(ids), only_ids=ids)
             except Exception:  # delivery problems never break the user's request
                 app.logger.exception("outbox delivery failed; the worker will retry")
                 db.session.rollback()
+        return resp
 
     def _error(code, title, message):
         def handler(err):
