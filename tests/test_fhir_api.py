@@ -223,3 +223,51 @@ def test_fhir_is_json_without_session_cookie_and_csrf(client, world):
     assert "Set-Cookie" not in resp.headers
     resp = client.delete(f"/fhir/Practitioner/{world['person'].id}")
     assert resp.status_code == 405  # an OperationOutcome, not the CSRF error page
+
+
+def _paths(value, prefix=""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, f"{prefix}.{k}" if prefix else k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _paths(v, prefix)
+    else:
+        yield prefix
+
+
+PUBLIC_PATHS = {
+    "Practitioner": {
+        "resourceType", "id", "active", "gender",
+        "identifier.use", "identifier.system", "identifier.type.text", "identifier.value",
+        "name.use", "name.text", "name.family", "name.given",
+        "qualification.code.coding.system", "qualification.code.coding.code",
+        "qualification.code.coding.display", "qualification.code.text",
+        "qualification.period.start", "qualification.issuer.display"},
+    "PractitionerRole": {
+        "resourceType", "id", "active", "period.start", "period.end",
+        "practitioner.reference", "practitioner.display",
+        "organization.reference", "organization.display",
+        "code.coding.system", "code.coding.code", "code.coding.display", "code.text",
+        "specialty.text", "location.display"},
+}
+
+
+def test_no_field_beyond_the_public_set(client, make, world):
+    """Every leaf of every returned Practitioner / PractitionerRole is on the allow-list of
+    public fields, for valid and cancelled registrations, read and search alike."""
+    gone = make.person(name="钱多多")
+    r = make.registration(gone, world["inst"], status=RegistrationStatus.CANCELLED)
+    r.status_changed_on = dt.date(2024, 1, 2)
+    from models import db
+    db.session.commit()
+    docs = [fhir_json(client.get(f"/fhir/Practitioner/{world['person'].id}")),
+            fhir_json(client.get(f"/fhir/Practitioner/{gone.id}")),
+            fhir_json(client.get(f"/fhir/PractitionerRole/{r.id}"))]
+    for q in ("/fhir/Practitioner?name=王", "/fhir/Practitioner?name=钱",
+              f"/fhir/PractitionerRole?organization=Organization/{world['inst'].id}"):
+        docs += [e["resource"] for e in fhir_json(client.get(q))["entry"]]
+    assert len(docs) == 7
+    for doc in docs:
+        extra = set(_paths(doc)) - PUBLIC_PATHS[doc["resourceType"]]
+        assert not extra, (doc["resourceType"], extra)

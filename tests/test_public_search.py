@@ -165,3 +165,35 @@ def test_rate_limit_per_ip(client, app, physician, monkeypatch):
 def test_home_page_links_to_public_lookup(client):
     html = text_of(client.get("/"))
     assert "医师执业注册信息查询" in html and 'href="/public/"' in html
+
+
+def _plan(sql_stmt):
+    from sqlalchemy.dialects import sqlite
+    compiled = sql_stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    rows = db.session.execute(db.text("EXPLAIN QUERY PLAN " + str(compiled))).all()
+    return " | ".join(r[-1] for r in rows)
+
+
+def test_searches_run_on_indexes(app_ctx):
+    """Name (exact and prefix), certificate and institution-name searches use b-tree
+    indexes, never a scan of person or registration (SQLite planner)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("plan check written for SQLite's EXPLAIN QUERY PLAN")
+    import sqlalchemy as sa
+
+    from models.institution import Institution
+    from models.registry import Person, Registration
+    from services import public_register as pr
+    for cond in (Person.name == "王建国", pr.prefix_clause(Person.name, "王")):
+        q = (sa.select(Registration.id).join(Registration.person)
+             .where(cond, Registration.status.in_(pr.PUBLIC_STATUSES),
+                    pr.region_clause(Registration.location_code, "140000"))
+             .order_by(Person.name, Registration.id).limit(21))
+        plan = _plan(q)
+        assert "ix_person_name" in plan and "SCAN person" not in plan, plan
+        assert "SCAN registration" not in plan, plan
+    plan = _plan(sa.select(Person.id).where(Person.certificate_no == CERT))
+    assert "INDEX" in plan and "SCAN person" not in plan, plan
+    plan = _plan(sa.select(Institution.id).where(pr.prefix_clause(Institution.name, "太原"))
+                 .order_by(Institution.name).limit(21))
+    assert "ix_institution_name" in plan and "SCAN institution" not in plan, plan
