@@ -358,6 +358,14 @@ def _bulk_insert(table, cols, rows: list[tuple]) -> None:
     if not rows:
         return
     conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        # COPY in the same transaction: one round trip for the whole chunk
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            with cur.copy(f'COPY "{table.name}" ({", ".join(cols)}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
     style = conn.dialect.paramstyle
     mark = "?" if style == "qmark" else "%s"
     q = conn.dialect.identifier_preparer.quote
