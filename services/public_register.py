@@ -7,6 +7,7 @@ ix_person_name (`name >= p AND name < p || U+10FFFF`, which SQLite and PostgreSQ
 collation) both answer from the b-tree), joined to the person's registrations. Pages hold
 `per_page` rows; one extra row is read to know whether a next page exists (no count)."""
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -229,9 +230,9 @@ def take_rate_token(scope: str, ip: str, limit: int, window_minutes: int) -> boo
             LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.at >= since)) or 0
     if used >= limit:
         return False
-    # old counters of this key are of no further use
-    db.session.execute(sa.delete(LoginAttempt).where(
-        LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.at < since))
+    if secrets.randbelow(32) == 0:  # now and then: old counters of this key are of no use
+        db.session.execute(sa.delete(LoginAttempt).where(
+            LoginAttempt.scope == scope, LoginAttempt.key == key, LoginAttempt.at < since))
     db.session.add(LoginAttempt(scope=scope, key=key, at=now, success=True))
     db.session.commit()
     return True
