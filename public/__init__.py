@@ -117,5 +117,4 @@ def institutions():
             else:
                 result = pr.search_institutions(form.name.data.strip(), province,
                                                 page=_page_arg())
-    return _render("public/institutions.html", form, result=result, tab="institution",
-                   region_names=pr.region_names)
+    return _render("public/institutions.html", form, result=result, tab="institution")

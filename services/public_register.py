@@ -141,12 +141,18 @@ def physician_counts(institution_ids: list[int]) -> dict[int, int]:
         .group_by(Registration.institution_id)).all())
 
 
+# GB/T 2260 groupings that are not places (北京市 → 市辖区 → 东城区)
+PLACEHOLDER_CITY_NAMES = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划",
+                          "省直辖县级行政单位", "自治区直辖县级行政单位"}
+
+
 def region_names(code: str) -> dict:
     """{'county': …, 'city': …, 'province': …} names for a county/city/province code."""
     out = {}
     region = db.session.get(Region, code)
     while region is not None:
-        out[region.level.value] = region.name
+        if region.name not in PLACEHOLDER_CITY_NAMES:
+            out[region.level.value] = region.name
         region = region.parent
     return out
 
