@@ -222,6 +222,11 @@ class InstitutionView(GovModelView):
     can_export = True
     column_searchable_list = []
 
+    @property
+    def simple_list_pager(self):
+        # the national list (a million institutions) is paged without an exact count
+        return getattr(current_user, "authority", None) is not None and not jurisdiction_prefix()
+
     def scope(self, query):
         return query.filter(in_jurisdiction(Institution.region_code))
 

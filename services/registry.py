@@ -80,8 +80,15 @@ def person_ids_by_id_number(value: str) -> list[int]:
 
 
 def name_prefix_filter(column, value: str):
-    """姓名 prefix search on the name index: `name LIKE '张%'` (wildcards escaped)."""
+    """姓名 prefix search on the name index. PostgreSQL (C collation): `name LIKE '张%'`;
+    SQLite's LIKE is case-insensitive and skips a BINARY index, so there the same prefix is
+    the code-point range [张, 张+1), which the index serves."""
     value = (value or "").strip()
+    if not value:
+        return sa.true()
+    if db.session.get_bind().dialect.name == "sqlite":
+        upper = value[:-1] + chr(ord(value[-1]) + 1)
+        return sa.and_(column >= value, column < upper)
     esc = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(esc + "%", escape="\\")
 

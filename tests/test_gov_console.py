@@ -376,3 +376,32 @@ def test_audit_log_is_read_only_and_exports_csv(client, make, login_as):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) >= 1
     r = other.get("/gov/audit/export/csv/")
     assert r.status_code == 200 and "institution_created" in r.get_data(as_text=True)
+
+
+def test_registry_lists_run_no_count_and_no_contains_search(client, make, login_as, app):
+    """National-size lists: no exact count(*), no ILIKE '%…%' (index-friendly lookups only)."""
+    shanxi, _, _ = _shanxi(make)
+    inst = make.institution(region_code="140105", authority_obj=shanxi)
+    p, reg = make.registered_physician(inst)
+    login_as(make.reviewer(shanxi))
+    statements = []
+
+    def _capture(conn, cursor, statement, params, context, executemany):
+        statements.append(statement.lower())
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", _capture)
+    try:
+        for url in ["/gov/qualifications/", "/gov/registrations/", "/gov/assessments/",
+                    "/gov/credit/"]:
+            for term in ["", p.name[:1], p.id_number, p.certificate_no]:
+                statements.clear()
+                r = client.get(url, query_string={"search": term} if term else None)
+                assert r.status_code == 200
+                listed = [s for s in statements if "from person" in s or "join person" in s]
+                assert listed, url
+                for s in statements:
+                    assert "count(" not in s, (url, s)
+                    assert "ilike" not in s and "lower(" not in s, (url, s)
+                    assert "'%" not in s, (url, s)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", _capture)
