@@ -177,7 +177,7 @@ def persons_by_name(prefix: str, page: int = 1, per_page: int = PER_PAGE) -> Pag
     has_public = sa.exists().where(Registration.person_id == Person.id,
                                    Registration.status.in_(PUBLIC_STATUSES))
     q = (sa.select(Person).where(prefix_clause(Person.name, prefix), has_public)
-         .options(selectinload(Person.registrations))
+         .options(selectinload(Person.registrations).selectinload(Registration.authority))
          .order_by(Person.name, Person.id).limit(per_page + 1).offset(offset))
     rows = list(db.session.scalars(q))
     return Page(rows[:per_page], page, len(rows) > per_page)
