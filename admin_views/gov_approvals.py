@@ -13,7 +13,7 @@ from services import applications as svc
 from services import workdays
 from web.auth import current_actor
 
-from .base import BaseView, expose
+from .base import BaseView, ConsoleAccessMixin, expose
 
 LIMIT = 200
 
@@ -37,7 +37,7 @@ def register(admin):
     from .gov import REVIEWER, GovMixin
     from .org_business import load_rows, pdf_response, record_context, search_filter
 
-    class _ListView(GovMixin, BaseView):
+    class _ListView(GovMixin, ConsoleAccessMixin, BaseView):
         allowed_roles = REVIEWER
         status = None
         title = ""
@@ -54,8 +54,9 @@ def register(admin):
                     .order_by(Application.accepted_on, Application.id).limit(LIMIT)))
             else:
                 rows = load_rows(q)
-            days = {a.id: workdays.days_left(a.accepted_on) for a in rows
-                    if a.accepted_on and self.status == S.PENDING_APPROVAL}
+            days = workdays.days_left_many(
+                {a.id: a.accepted_on for a in rows if a.accepted_on}) \
+                if self.status == S.PENDING_APPROVAL else {}
             return self.render("admin/business/gov_list.html", rows=rows, days=days,
                                args=request.args, pending=self.status == S.PENDING_APPROVAL)
 
@@ -65,7 +66,7 @@ def register(admin):
         @expose("/<int:app_id>")
         def detail(self, app_id):
             app = _scoped(app_id)
-            ctx = record_context(app)
+            ctx = record_context(app, reveal=True)
             if app.accepted_on and app.status == S.PENDING_APPROVAL:
                 ctx["days_left"] = workdays.days_left(app.accepted_on)
                 ctx["deadline"] = workdays.deadline(app.accepted_on)

@@ -6,7 +6,6 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from models import db
@@ -15,11 +14,11 @@ from models.enums import ApplicationStatus as S, ApplicationType as T, Registrat
 from models.identity import id_blind_index
 from models.institution import Institution
 from models.registry import Person, Registration
-from services import DomainError
+from services import DomainError, audit
 from services import applications as svc
 from web.auth import current_actor
 
-from .base import BaseView, expose, tenant_institution_id
+from .base import BaseView, ConsoleAccessMixin, expose, tenant_institution_id
 
 LIMIT = 200
 
@@ -57,12 +56,20 @@ def load_rows(q):
         .limit(LIMIT)))
 
 
-def record_context(app: Application) -> dict:
+def record_context(app: Application, reveal: bool = False) -> dict:
+    """医师的执业信息 + 业务申请内容. With `reveal`, the full 身份证号 of the applicant is shown
+    (a viewer entitled to the application) and the view is audited."""
+    id_number = None
+    if reveal and app.person is not None:
+        id_number = app.person.id_number
+        audit.record(current_actor(), "reveal_id_number", app.person,
+                     detail=f"业务申请{app.id}")
+        db.session.commit()
     reg = svc.record_registration(app)
     qual = reg.qualification if reg else (app.person.qualifications[-1]
                                           if app.person and app.person.qualifications else None)
     return {"app": app, "reg": reg, "qual": qual, "lines": svc.content_lines(app),
-            "events": app.events}
+            "events": app.events, "id_number": id_number}
 
 
 def _scoped_app(app_id: int, *, confirming_only=False) -> Application:
@@ -89,7 +96,7 @@ def pdf_response(app: Application):
 def register(admin):
     from .org import OrgMixin
 
-    class ApplicationsView(OrgMixin, BaseView):
+    class ApplicationsView(OrgMixin, ConsoleAccessMixin, BaseView):
         """医师申请业务办理: applications waiting for this institution's confirmation."""
 
         @expose("/")
@@ -104,7 +111,8 @@ def register(admin):
         @expose("/<int:app_id>")
         def detail(self, app_id):
             app = _scoped_app(app_id)
-            return self.render("admin/business/org_detail.html", **record_context(app))
+            return self.render("admin/business/org_detail.html",
+                               **record_context(app, reveal=True))
 
         @expose("/<int:app_id>/decide", methods=["POST"])
         def decide(self, app_id):
@@ -127,7 +135,7 @@ def register(admin):
         def print_form(self, app_id):
             return pdf_response(_scoped_app(app_id))
 
-    class OpenView(OrgMixin, BaseView):
+    class OpenView(OrgMixin, ConsoleAccessMixin, BaseView):
         """医师正在申办的业务列表: confirmed, waiting for the authority (撤销办理)."""
 
         @expose("/")
@@ -150,7 +158,7 @@ def register(admin):
                 flash("已撤销办理。", "success")
             return redirect(url_for(".index"))
 
-    class DoneView(OrgMixin, BaseView):
+    class DoneView(OrgMixin, ConsoleAccessMixin, BaseView):
         """已完成审批业务列表."""
 
         @expose("/")
@@ -163,7 +171,7 @@ def register(admin):
             rows = load_rows(search_filter(q, request.args))
             return self.render("admin/business/org_done.html", rows=rows, args=request.args)
 
-    class RenameView(OrgMixin, BaseView):
+    class RenameView(OrgMixin, ConsoleAccessMixin, BaseView):
         """机构更名变更 (B11)."""
 
         @expose("/", methods=["GET", "POST"])
@@ -184,7 +192,7 @@ def register(admin):
             return self.render("admin/business/org_rename.html", inst=inst, error=error,
                                form=request.form)
 
-    class _PhysicianPick(OrgMixin, BaseView):
+    class _PhysicianPick(OrgMixin, ConsoleAccessMixin, BaseView):
         """申请备案 / 申请注销: this institution's valid registrations, then a reason."""
         app_type = None
         button = ""
@@ -247,7 +255,7 @@ def register(admin):
         def reasons(self):
             return svc.cancel_reasons(for_institution=True)
 
-    class FilingCancelListView(OrgMixin, BaseView):
+    class FilingCancelListView(OrgMixin, ConsoleAccessMixin, BaseView):
         """备案注销申请情况列表: this institution's own applications (I11–I13)."""
 
         @expose("/")

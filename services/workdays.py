@@ -64,3 +64,34 @@ def days_left(accepted_on: dt.date, today: dt.date | None = None) -> int:
 
 def is_overdue(accepted_on: dt.date, today: dt.date | None = None) -> bool:
     return days_left(accepted_on, today) < 0
+
+
+def days_left_many(accepted: dict, today: dict | None = None) -> dict:
+    """{key: accepted_on} → {key: working days left}, with one calendar read for all."""
+    today = today or dt.date.today()
+    if not accepted:
+        return {}
+    lo = min(min(accepted.values()), today)
+    hi = max(max(accepted.values()), today) + dt.timedelta(days=STATUTORY_DAYS * 2 + 60)
+    exc = _exceptions(lo, hi)
+
+    def add(start, n):
+        day = start
+        while n > 0:
+            day += dt.timedelta(days=1)
+            if is_working_day(day, exc):
+                n -= 1
+        return day
+
+    def between(a, b):
+        sign = 1
+        if b < a:
+            a, b, sign = b, a, -1
+        count, day = 0, a
+        while day < b:
+            day += dt.timedelta(days=1)
+            if is_working_day(day, exc):
+                count += 1
+        return sign * count
+
+    return {k: between(today, add(v, STATUTORY_DAYS)) for k, v in accepted.items()}

@@ -51,3 +51,24 @@ def test_physician_and_institution_print(app, client, login_as, make):
     other = app.test_client()
     login_as(make.institution_admin(w.other_prov_inst), other)
     assert other.get(f"/org/applications/{a.id}/print").status_code == 404
+
+
+def test_pdf_carries_the_approved_photo(make):
+    import io
+    from PIL import Image
+    from models.account import Photo
+    from models.enums import ReviewStatus
+    w = fa.world()
+    buf = io.BytesIO()
+    Image.new("RGB", (354, 472), (200, 220, 240)).save(buf, "JPEG")
+    photo = Photo(account_id=w.account.id, institution_id=w.old_inst.id, data=buf.getvalue(),
+                  content_type="image/jpeg", width=354, height=472, size=len(buf.getvalue()),
+                  status=ReviewStatus.APPROVED)
+    db.session.add(photo)
+    db.session.flush()
+    w.reg.photo_id = photo.id
+    db.session.commit()
+    a = svc.submit_application(fa.physician_actor(w.account), w.account, T.CERTIFICATE_REISSUE,
+                               {"registration_id": w.reg.id, "reissue_reason": "遗失"})
+    data = application_pdf(db.session.get(Application, a.id))
+    assert b"/Subtype /Image" in data
