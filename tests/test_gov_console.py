@@ -405,3 +405,38 @@ def test_registry_lists_run_no_count_and_no_contains_search(client, make, login_
                     assert "'%" not in s, (url, s)
     finally:
         sa.event.remove(engine, "before_cursor_execute", _capture)
+
+
+def test_import_runs_in_the_background_with_progress(app, make):
+    """Outside TESTING the upload returns at once and a worker thread processes the file;
+    the status endpoint reports progress until the job is done."""
+    import time
+
+    from app import create_app
+    from services.registry_import import COLUMNS
+    from tests.conftest import IsolatedClient, make_test_config
+    from tests.helpers import login_client
+    background = create_app(make_test_config(TESTING=False))
+    background.test_client_class = IsolatedClient
+    c = background.test_client()
+    shanxi, _, _ = _shanxi(make)
+    login_client(background, c, make.reviewer(shanxi))
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(COLUMNS)
+    w.writerows(qual_rows(3000))
+    page = text_of(c.get("/gov/import/"))
+    r = c.post("/gov/import/upload/", data={
+        "csrf_token": csrf_token(page),
+        "file": (io.BytesIO(out.getvalue().encode("utf-8")), "bg.csv")},
+        content_type="multipart/form-data")
+    assert r.status_code == 302
+    url = r.headers["Location"]
+    status = None
+    for _ in range(240):
+        status = c.get(url + "status").get_json()
+        if status["status"] != "running":
+            break
+        time.sleep(0.25)
+    assert status["status"] == "done" and status["imported_rows"] == 3000
+    assert 'data-status-url' in text_of(c.get(url))

@@ -67,6 +67,8 @@ def test_good_rows_are_imported_and_bad_rows_reported(app_ctx, tmp_path):
     # the person's identity is stored encrypted and searchable by the blind index
     p = db.session.scalar(sa.select(Person).where(Person.name == rows[0][0]))
     assert p.id_number == rows[0][1] and p.id_number_masked.startswith("140100")
+    from models.identity import id_blind_index
+    assert p.id_number_hash == id_blind_index(rows[0][1])
 
 
 def test_reimport_reports_duplicates_against_the_register(app_ctx, tmp_path):
@@ -126,9 +128,10 @@ def test_import_rate(app_ctx, tmp_path, capsys):
     actor = _actor(app_ctx)
     rows = qual_rows(20000)
     path = write_csv(tmp_path, rows)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     job = import_file(actor, str(path), "quals.csv")
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     assert job.imported_rows == 20000
     with capsys.disabled():
-        print(f"\nimport rate: {20000 / elapsed:,.0f} rows/s ({elapsed:.2f} s for 20,000 rows)")
+        print(f"\nimport rate: {20000 / elapsed:,.0f} rows/s wall ({elapsed:.2f} s), "
+              f"{20000 / cpu:,.0f} rows/s of process CPU ({cpu:.2f} s) for 20,000 rows")
