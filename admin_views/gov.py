@@ -1,7 +1,5 @@
 """The commission console /gov/ (审批端). A commission sees its region and below; system
 administrators and auditors have their own menus (separation of duties)."""
-import csv
-import io
 import os
 import re
 import tempfile
@@ -13,7 +11,6 @@ from flask_admin import Admin
 from flask_admin.contrib.sqla.filters import (DateBetweenFilter, FilterEqual, FilterLike)
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 from wtforms import (BooleanField, DateField, IntegerField, SelectField, StringField,
                      TextAreaField)
@@ -25,7 +22,7 @@ from models.application import Application
 from models.audit import AuditLog, ImportJob
 from models.enums import (ApplicationStatus, AuthorityLevel, ConsoleRole, DirectBusinessKind,
                           FaqAudience, Gender, PhysicianCategory, PhysicianLevel, RegionLevel)
-from models.identity import mask_phone, normalize_id_number
+from models.identity import mask_phone
 from models.institution import Authority, Institution
 from models.messaging import FaqEntry, Question
 from models.reference import Region, ReferenceItem, region_prefix

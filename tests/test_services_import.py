@@ -6,7 +6,7 @@ import io
 import sqlalchemy as sa
 
 from models import db
-from models.enums import AuthorityLevel, UserKind
+from models.enums import UserKind
 from models.registry import Person, Qualification
 from services import Actor
 from services.registry_import import COLUMNS, error_report_csv, import_file
