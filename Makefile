@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench $(if $(SCALE),--scale $(SCALE),)
+	$(BIN)/python -m bench $(if $(SCALE),--scale $(SCALE),) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance

@@ -1,0 +1,63 @@
+"""Markdown rendering of a benchmark run."""
+
+
+def _f(v, digits=1):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def markdown(r: dict) -> str:
+    m = r["meta"]
+    lines = [f"# Benchmark results — scale `{m['scale']}` on {m['database']}", "",
+             f"Run {m['started']} → {m.get('finished', '')}, Python {m['python']}, "
+             f"{m['machine']}. Data: {_f(m.get('rows_person'))} persons, "
+             f"{_f(m.get('rows_registration'))} registrations, "
+             f"{_f(m.get('rows_institution'))} institutions, "
+             f"{_f(m.get('rows_physician_account'))} physician accounts, "
+             f"{_f(m.get('rows_application'))} applications; the big institution has "
+             f"{_f(m.get('big_institution_valid'))} valid registrations "
+             f"(loader: {m.get('loader')}). Load average at start/end: "
+             f"{m.get('loadavg_start')} / {m.get('loadavg_end')} (other processes share the "
+             f"CPUs: compare ratios measured in the same run, not absolute times across runs).",
+             "",
+             "Server time = time inside the WSGI app (Flask test client in-process, "
+             "warm-up first). *raw* = the page's own row query (its SELECT … LIMIT, or all "
+             "its SELECTs when it has none) replayed through the DB-API cursor. *stock* = a "
+             "stock Flask-Admin ModelView over the same table (/stock/, exact count, "
+             "contains-search on the name). Times in ms.", "",
+             "*CPU* = this process's CPU time for the request (robust against other load; on "
+             "SQLite it includes the database work, on PostgreSQL it does not).", "",
+             "| page | p50 | p95 | CPU p50 | CPU p95 | target p95 | SQL stmts | DB ms (p50) | "
+             "raw p50 | ×raw | stock p50 | stock p95 | stock ÷ ours | meets |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|"]
+    for e in r["pages"]:
+        o = e["ours"]
+        s = e.get("stock") or {}
+        raw = e.get("raw_sql") or {}
+        status = "" if o["status"] == 200 else f" (HTTP {o['status']})"
+        lines.append(
+            f"| {e['page']}{status} | {_f(o['p50'], 2)} | {_f(o['p95'], 2)} | "
+            f"{_f(o.get('cpu_p50'), 2)} | {_f(o.get('cpu_p95'), 2)} | {e['target_p95']} | {_f(o['statements'])} | {_f(o.get('db_p50'), 2)} | "
+            f"{_f(raw.get('p50'), 3)} | {_f(e.get('ratio_raw_p50'))} | {_f(s.get('p50'))} | "
+            f"{_f(s.get('p95'))} | {_f(e.get('stock_over_ours_p50'))} | "
+            f"{'yes' if e.get('meets_target') else 'NO'} |")
+    lines += ["", "## Throughput (gunicorn, 2 sync workers, loopback, Python load client)", "",
+              "| what | req/s | requests | codes | client p50 | client p95 | threads |",
+              "|---|---:|---:|---|---:|---:|---:|"]
+    for t in r.get("throughput", []):
+        lines.append(f"| {t['label']} | {_f(t['req_per_s'])} | {t['requests']} | "
+                     f"{t['codes']} | {_f(t['client_p50'])} | {_f(t['client_p95'])} | "
+                     f"{t['threads']} |")
+    lines += ["", "## Actions", ""]
+    for a in r.get("actions", []):
+        lines.append("- " + ", ".join(f"{k}: {_f(v, 3) if isinstance(v, float) else v}"
+                                      for k, v in a.items()))
+    lines += ["", "## Slowest statement per page", ""]
+    for e in r["pages"]:
+        s = e["ours"].get("slowest_sql")
+        if s:
+            lines.append(f"- {e['page']}: {s['ms']} ms — `{s['sql'][:220]}`")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,349 @@
+"""The benchmark run: build or reuse the data set, discover the pages, measure each against
+its raw SQL and the stock Flask-Admin peer, then throughput, login, activation and import."""
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .appsetup import ROOT, create_bench_app, signed_in_client, stock_models_for
+from .measure import SqlRecorder, measure_get, replay_raw, row_statements
+
+SCALES = {
+    "tiny": (6000, 300),
+    "small": (50000, 5000),
+    "medium": (500000, 100000),
+    "national": (4800000, 1000000),
+}
+# QUALITY.md targets (p95 ms server time at national scale)
+TARGET_ORG_LIST = 30
+TARGET_GOV_LIST = 50
+TARGET_PHYSICIAN = 20
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+# ---- data set ---------------------------------------------------------------------------
+
+def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=False) -> dict:
+    from models import db
+    from seed.reference import load_reference
+
+    from . import loader
+    info = {"physicians_requested": physicians, "institutions_requested": institutions}
+    with app.app_context():
+        if rebuild:
+            log("dropping bench tables …")
+            db.drop_all()
+        db.create_all()
+        have = db.session.scalar(sa.text("SELECT COUNT(*) FROM person"))
+        if have and have >= physicians:
+            log(f"reusing data set ({have:,} persons)")
+            info["loader"] = "reused"
+        else:
+            if have:
+                log("partial data set: rebuilding")
+                db.session.remove()
+                db.drop_all()
+                db.create_all()
+            load_reference()
+            db.session.commit()
+            use_seed = loader_choice == "seed" or (loader_choice == "auto" and _seed_scale_ready())
+            t0 = time.perf_counter()
+            if use_seed:
+                from seed.scale import build_scale
+                log(f"building with seed.scale.build_scale({physicians:,}, {institutions:,}) …")
+                build_scale(physicians=physicians, institutions=institutions, batch=20000,
+                            echo=log)
+                db.session.commit()
+                info["loader"] = "seed.scale"
+            else:
+                log(f"building with bench.loader ({physicians:,} physicians, "
+                    f"{institutions:,} institutions) …")
+                loader.build(physicians, institutions, echo=log)
+                info["loader"] = "bench.loader"
+            info["build_seconds"] = round(time.perf_counter() - t0, 1)
+            log(f"data set built in {info['build_seconds']} s")
+        # ~5,000 valid registrations in one institution (the loader puts 5,000 there, 6 %
+        # of them not valid); a data set from `flask seed scale` is topped up to that
+        big = loader.top_up_big_institution(4500 if physicians >= 10000 else physicians // 3,
+                                            echo=log)
+        info["big_institution_id"] = big
+        info["enriched"] = loader.enrich(big, echo=log)
+        info["users"] = loader.ensure_users(big)
+        for t in ("person", "registration", "institution", "qualification",
+                  "physician_account", "application", "assessment", "credit_record", "filing",
+                  "legacy_site"):
+            info[f"rows_{t}"] = db.session.scalar(sa.text(f"SELECT COUNT(*) FROM {t}"))
+        info["big_institution_valid"] = db.session.scalar(sa.text(
+            "SELECT COUNT(*) FROM registration WHERE institution_id = :i AND status = 'valid'"),
+            {"i": big})
+        info["search_name"] = db.session.scalar(sa.text(
+            "SELECT p.name FROM person p JOIN registration r ON r.person_id = p.id "
+            "WHERE r.institution_id = :i ORDER BY p.id LIMIT 1"), {"i": big})
+        db.session.remove()
+    return info
+
+
+def _seed_scale_ready() -> bool:
+    import inspect
+
+    import seed.scale
+    src = inspect.getsource(seed.scale)
+    return "raise NotImplementedError" not in src.split("def build_scale", 1)[-1][:400]
+
+
+# ---- page discovery ---------------------------------------------------------------------
+
+def console_views(app):
+    """(admin, view) for every view of the /org/ and /gov/ consoles."""
+    for admin in app.extensions.get("admin", []):
+        if admin.endpoint not in ("org", "gov"):
+            continue
+        for view in admin._views:
+            yield admin, view
+
+
+def user_for_view(view, users):
+    from models.enums import ConsoleRole
+    roles = tuple(getattr(view, "allowed_roles", ()) or ())
+    for role, key in [(ConsoleRole.INSTITUTION_ADMIN, "bench_org"),
+                      (ConsoleRole.REVIEWER, "bench_gov"),
+                      (ConsoleRole.SYSADMIN, "bench_sysadmin"),
+                      (ConsoleRole.AUDITOR, "bench_auditor")]:
+        if role in roles:
+            return key
+    return "bench_org" if view.endpoint.startswith("org") else "bench_gov"
+
+
+def discover_pages(app, info):
+    """Every list and index page of the consoles, plus the physician pages."""
+    from flask_admin.model import BaseModelView
+
+    from admin_views.base import PlaceholderView
+    pages = []
+    for admin, view in console_views(app):
+        if isinstance(view, PlaceholderView):
+            continue
+        who = user_for_view(view, info["users"])
+        area = admin.endpoint
+        url = view.url.rstrip("/") + "/"
+        target = TARGET_ORG_LIST if area == "org" else TARGET_GOV_LIST
+        if not isinstance(view, BaseModelView):
+            if who == "bench_gov":
+                # approvals and other per-authority pages: the big hospital's commission
+                who = "bench_gov_city"
+            pages.append({"name": f"{view.endpoint} (index)", "url": url, "user": who,
+                          "target": target, "endpoint": view.endpoint})
+            continue
+        table = view.model.__tablename__
+        rows = (info["big_institution_valid"] if area == "org"
+                else info.get(f"rows_{table}") or _count(app, table))
+        page_size = view.page_size or 20
+        deep = max(1, rows // page_size - 2)
+        stock = f"/stock/{table}/"
+        stock_args = {}
+        if area == "org" and table == "registration":
+            stock_args["filter_institution"] = info["big_institution_id"]
+        base = {"user": who, "target": target, "endpoint": view.endpoint, "table": table,
+                "stock": stock, "stock_args": stock_args}
+        pages.append(dict(base, name=f"{view.endpoint} page 1", url=url))
+        pages.append(dict(base, name=f"{view.endpoint} deep page {deep}",
+                          url=f"{url}?page={deep}", stock_page=deep))
+        if view.column_sortable_list:
+            pages.append(dict(base, name=f"{view.endpoint} sorted (col 0)", url=f"{url}?sort=0",
+                              stock=None))
+        if view.column_searchable_list:
+            pages.append(dict(base, name=f"{view.endpoint} search name",
+                              url=f"{url}?search={info['search_name']}",
+                              stock_search=info["search_name"]))
+        # a provincial commission's view of the same list (prefix scope on region codes)
+        if area == "gov" and who == "bench_gov":
+            pages.append(dict(base, name=f"{view.endpoint} page 1 (provincial reviewer)",
+                              url=url, user="bench_gov_prov", stock=None))
+    # physician pages: every argument-free GET route of the physician site
+    skip = ("login", "logout", "register", "recover", "captcha", "static", "activate", "verify",
+            "forgot", "reset")
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("portal.") or rule.arguments or "GET" not in rule.methods:
+            continue
+        if any(s in rule.endpoint for s in skip):
+            continue
+        pages.append({"name": f"{rule.endpoint}", "url": rule.rule, "user": "physician",
+                      "target": TARGET_PHYSICIAN, "endpoint": rule.endpoint})
+    return pages
+
+
+def _count(app, table):
+    from models import db
+    with app.app_context():
+        n = db.session.scalar(sa.text(f"SELECT COUNT(*) FROM {table}"))
+        db.session.remove()
+        return n
+
+
+def stock_url(app, page, info):
+    from .stock import filter_arg
+    if not page.get("stock"):
+        return None
+    args = []
+    if page.get("stock_args", {}).get("filter_institution"):
+        view = _stock_view(app, page["table"])
+        arg = filter_arg(view, "institution_id") if view else None
+        if arg:
+            args.append(f"{arg}={page['stock_args']['filter_institution']}")
+    if page.get("stock_page"):
+        args.append(f"page={page['stock_page']}")
+    if page.get("stock_search"):
+        args.append(f"search={page['stock_search']}")
+    return page["stock"] + ("?" + "&".join(args) if args else "")
+
+
+def _stock_view(app, table):
+    for admin in app.extensions.get("admin", []):
+        if admin.endpoint == "stock":
+            for v in admin._views:
+                if getattr(v, "model", None) is not None and v.model.__tablename__ == table:
+                    return v
+    return None
+
+
+# ---- the run ----------------------------------------------------------------------------
+
+def run(args) -> dict:
+    physicians, institutions = SCALES[args.scale]
+    if args.physicians:
+        physicians = args.physicians
+    if args.institutions:
+        institutions = args.institutions
+    instance = Path(args.instance or ROOT / "instance" / "bench").resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+    url = args.database_url or f"sqlite:///{instance / f'bench_{args.scale}.sqlite3'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgresql"):
+        _create_pg_database(url)
+    app = create_bench_app(url, instance, stock_models_for)
+    started = dt.datetime.now(dt.timezone.utc)
+    info = ensure_data(app, physicians, institutions, args.loader, args.rebuild)
+    from models import db
+    with app.app_context():
+        engine = db.engine
+        dialect = engine.dialect.name
+    recorder = SqlRecorder(engine)
+    clients = {}
+
+    def client_for(who):
+        if who not in clients:
+            uid = info["users"].get(who)
+            kind = "physician" if who == "physician" else "console"
+            clients[who] = signed_in_client(app, kind, uid)
+        return clients[who]
+
+    results = {"meta": {"started": started.isoformat(timespec="seconds"), "scale": args.scale,
+                        "database": dialect, "python": platform.python_version(),
+                        "machine": f"{platform.machine()} {_cpus()} CPUs",
+                        "repeat": args.repeat, "loadavg_start": _loadavg(),
+                        **{k: v for k, v in info.items()
+                                                  if k != "users"}},
+               "pages": [], "throughput": [], "actions": []}
+    pages = discover_pages(app, info)
+    stock_client = app.test_client()
+    for page in pages:
+        if args.only and args.only not in page["name"]:
+            continue
+        log(f"· {page['name']}: {page['url']}")
+        res = measure_get(app, client_for(page["user"]), recorder, page["url"],
+                          repeat=args.repeat, budget_s=args.page_budget)
+        stmts = res.pop("_statements")
+        entry = {"page": page["name"], "url": page["url"], "target_p95": page["target"],
+                 "ours": res}
+        if res["status"] == 200 and stmts:
+            entry["raw_sql"] = replay_raw(engine, row_statements(stmts), repeat=args.repeat)
+        s_url = stock_url(app, page, info)
+        if s_url and res["status"] == 200:
+            sres = measure_get(app, stock_client, recorder, s_url,
+                               repeat=max(5, args.repeat // 3), warmup=1,
+                               budget_s=args.page_budget)
+            sres.pop("_statements")
+            sres["url"] = s_url
+            entry["stock"] = sres
+        _ratios(entry)
+        results["pages"].append(entry)
+        log("   " + _line(entry))
+    recorder.close()
+
+    from . import actions
+    results["actions"] = actions.run_all(app, info, args, log)
+    if not args.no_throughput:
+        from .throughput import run_throughput
+        results["throughput"] = run_throughput(app, url, instance, info, args, log)
+    results["meta"]["loadavg_end"] = _loadavg()
+    results["meta"]["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return results
+
+
+def _create_pg_database(url):
+    """Create the bench database on the server if it does not exist yet."""
+    u = sa.make_url(url)
+    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                            {"n": u.database}).scalar():
+            conn.exec_driver_sql(f'CREATE DATABASE "{u.database}"')
+    admin.dispose()
+
+
+def _loadavg():
+    import os
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _cpus():
+    import os
+    return os.cpu_count()
+
+
+def _ratios(entry):
+    ours = entry["ours"]
+    if entry.get("raw_sql") and entry["raw_sql"]["p50"]:
+        entry["ratio_raw_p50"] = ours["p50"] / entry["raw_sql"]["p50"]
+    if entry.get("stock") and entry["stock"].get("p50"):
+        entry["stock_over_ours_p50"] = entry["stock"]["p50"] / ours["p50"]
+    entry["meets_target"] = (ours["status"] == 200 and ours["p95"] is not None
+                             and ours["p95"] <= entry["target_p95"])
+
+
+def _line(e):
+    o = e["ours"]
+    s = e.get("stock")
+    r = e.get("raw_sql")
+    if o["p50"] is None:
+        return f"HTTP {o['status']}: not measured"
+    txt = f"{o['status']} p50 {o['p50']:.2f} ms p95 {o['p95']:.2f} ms, {o['statements']} SQL"
+    if r:
+        txt += f" | raw {r['p50']:.3f} ms"
+    if s and s.get("p50") is not None:
+        txt += f" | stock p50 {s['p50']:.1f} ms ({s['status']})"
+    elif s:
+        txt += f" | stock HTTP {s['status']}"
+    return txt
+
+
+def write_results(results, out_dir: Path):
+    from .report import markdown
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2,
+                                                    default=str), encoding="utf-8")
+    (out_dir / "latest.md").write_text(markdown(results), encoding="utf-8")
+    tag = f"{results['meta']['scale']}_{results['meta']['database']}"
+    (out_dir / f"{tag}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2,
+                                                    default=str), encoding="utf-8")
+    (out_dir / f"{tag}.md").write_text(markdown(results), encoding="utf-8")

@@ -1,0 +1,135 @@
+"""Throughput of a commission list under gunicorn with 2 workers, on loopback, with a
+bounded load client (threads; a fixed number of requests and a time limit)."""
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .appsetup import ROOT, bench_env, new_session_token, session_cookie_value
+from .measure import pct
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(app_spec: str, env: dict, port: int, log_path: Path):
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    fh = open(log_path, "w")
+    proc = subprocess.Popen([str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}",
+                             "--timeout", "60", "--log-level", "warning", app_spec],
+                            cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: see {log_path}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            c.request("GET", "/healthz")
+            if c.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not come up")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def load(port: int, path: str, cookie: str | None, threads=4, max_requests=2000,
+         max_seconds=15.0) -> dict:
+    lock = threading.Lock()
+    state = {"left": max_requests}
+    lat, codes = [], {}
+    stop_at = time.perf_counter() + max_seconds
+    headers = {"Cookie": cookie} if cookie else {}
+
+    def worker():
+        while True:
+            with lock:
+                if state["left"] <= 0 or time.perf_counter() > stop_at:
+                    return
+                state["left"] -= 1
+            t0 = time.perf_counter()
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                c.request("GET", path, headers=headers)
+                r = c.getresponse()
+                r.read()
+                code = r.status
+                c.close()
+            except OSError as exc:
+                code = type(exc).__name__
+            dt = (time.perf_counter() - t0) * 1000
+            with lock:
+                lat.append(dt)
+                codes[code] = codes.get(code, 0) + 1
+
+    # warm-up: a few requests so both workers have imported everything
+    for _ in range(6):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("GET", path, headers=headers)
+        c.getresponse().read()
+        c.close()
+    t0 = time.perf_counter()
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    ok = codes.get(200, 0)
+    return {"requests": len(lat), "ok": ok, "codes": {str(k): v for k, v in codes.items()},
+            "seconds": elapsed, "req_per_s": ok / elapsed if elapsed else None,
+            "client_p50": pct(lat, 50), "client_p95": pct(lat, 95), "threads": threads}
+
+
+def run_throughput(app, url, instance, info, args, log) -> list[dict]:
+    env = bench_env(url, instance)
+    out = []
+    token = new_session_token(app, "console", info["users"]["bench_gov"])
+    cookie = f"{app.config.get('SESSION_COOKIE_NAME', 'session')}=" \
+             f"{session_cookie_value(app, token)}"
+    org_token = new_session_token(app, "console", info["users"]["bench_org"])
+    org_cookie = f"{app.config.get('SESSION_COOKIE_NAME', 'session')}=" \
+                 f"{session_cookie_value(app, org_token)}"
+    runs = [("ours: /gov/institutions/ (commission list, national reviewer)",
+             "app:create_app()", "/gov/institutions/", cookie),
+            ("ours: /org/main-physicians/ (institution list, 5,000 physicians)",
+             "app:create_app()", "/org/main-physicians/", org_cookie)]
+    extra = [p for p in ("/gov/registrations/", "/gov/qualifications/")
+             if any(r.rule == p for r in app.url_map.iter_rules())]
+    for p in extra:
+        runs.append((f"ours: {p} (commission registry list)", "app:create_app()", p, cookie))
+    runs += [("stock Flask-Admin: /stock/institution/", "bench.wsgi:app", "/stock/institution/",
+              None),
+             ("stock Flask-Admin: /stock/registration/", "bench.wsgi:app",
+              "/stock/registration/", None)]
+    for label, spec, path, ck in runs:
+        port = free_port()
+        log(f"· throughput {label} on 127.0.0.1:{port}")
+        proc = start_gunicorn(spec, env, port, instance / f"gunicorn_{port}.log")
+        try:
+            res = load(port, path, ck, threads=args.threads, max_requests=args.max_requests,
+                       max_seconds=args.max_seconds)
+        finally:
+            stop(proc)
+        res.update({"label": label, "path": path, "app": spec, "workers": 2})
+        if label.startswith("ours: /gov"):
+            res["target_req_per_s"] = 150
+        log(f"   {res['req_per_s']:.1f} req/s ({res['codes']}), client p50 "
+            f"{res['client_p50']:.1f} ms")
+        out.append(res)
+    return out

@@ -1,0 +1,215 @@
+"""N+1 guard for every console list page: each Flask-Admin ModelView list of /org/ and /gov/
+(found in the app at collection time, so new lists are covered automatically) is rendered with
+5 and with 25 units of data, and must not run more SQL statements for more rows
+(≤ the 5-row count + 1)."""
+import datetime as dt
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import text_of
+
+# endpoint → reason, for lists that are N+1 today (strict: the xfail turns red once fixed)
+KNOWN_N_PLUS_ONE: dict[str, str] = {}
+
+
+def _list_endpoints() -> list[str]:
+    """Endpoints of every ModelView in the two consoles, from a throwaway app."""
+    from flask_admin.model import BaseModelView
+
+    from app import create_app
+    app = create_app({"INSTANCE_PATH": tempfile.mkdtemp(prefix="regsys-qc-"),
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x",
+                      "DATA_KEY": bytes(32), "TESTING": True})
+    out = []
+    for admin in app.extensions.get("admin", []):
+        if admin.endpoint not in ("org", "gov"):
+            continue
+        out += [v.endpoint for v in admin._views if isinstance(v, BaseModelView)]
+    return sorted(out)
+
+
+def pytest_generate_tests(metafunc):
+    if "list_endpoint" in metafunc.fixturenames:
+        params = []
+        for ep in _list_endpoints():
+            marks = ([pytest.mark.xfail(strict=True, reason=KNOWN_N_PLUS_ONE[ep])]
+                     if ep in KNOWN_N_PLUS_ONE else [])
+            params.append(pytest.param(ep, marks=marks, id=ep))
+        metafunc.parametrize("list_endpoint", params)
+
+
+class World:
+    """One institution (太原, under the Shanxi commission) and everything its lists and the
+    commission's lists show, added `units` at a time."""
+
+    def __init__(self, make):
+        from models.enums import AuthorityLevel
+        self.make = make
+        self.shanxi = make.authority(name="山西省卫生健康委员会（计数）", region_code="140000")
+        self.beijing = make.authority(name="北京市卫生健康委员会（计数）", region_code="110000",
+                                      level=AuthorityLevel.PROVINCIAL)
+        self.inst = make.institution(name="太原计数医院", region_code="140105",
+                                     authority_obj=self.shanxi)
+        self.other = make.institution(name="太原另一医院", region_code="140106",
+                                      authority_obj=self.shanxi)
+        self.bj = make.institution(name="北京计数医院", region_code="110105",
+                                   authority_obj=self.beijing)
+        self.dept = None
+        self.units = 0
+
+    def add(self, units: int):
+        from models import db
+        from models.account import ActivationCode, ChangeRequest, Photo
+        from models.application import Application
+        from models.audit import AuditLog
+        from models.enums import (ApplicationStatus, ApplicationType, AssessmentResult,
+                                  CreditKind, RegistrationStatus, UserKind)
+        from models.institution import Department
+        from models.enums import AuthorityLevel, DirectBusinessKind, FaqAudience
+        from models.messaging import FaqEntry, Question
+        from models.reference import Region
+        from models.registry import Assessment, CreditRecord, DirectBusiness, Filing, LegacySite
+        make = self.make
+        if not hasattr(self, "_counties"):
+            self._counties = list(db.session.scalars(sa.select(Region.code).where(
+                Region.code.like("14%"), ~Region.code.like("%00")).order_by(Region.code)))
+        if self.dept is None:
+            self.dept = Department(institution_id=self.inst.id, name="内科")
+            db.session.add(self.dept)
+            db.session.commit()
+        for _ in range(units):
+            self.units += 1
+            k = self.units
+            p, reg = make.registered_physician(self.inst)
+            reg.department_id = self.dept.id
+            acct = make.physician_account(p, institution_obj=self.inst)
+            # filed out to another institution, and a registration in another province
+            db.session.add(Filing(registration_id=reg.id, institution_id=self.other.id,
+                                  authority_id=self.shanxi.id, filed_on=dt.date(2020, 1, 1)))
+            make.registration(p, self.bj, location_code="110000")
+            # somebody else's registration filed in / multi-site at this institution
+            q, qreg = make.registered_physician(self.other)
+            db.session.add(Filing(registration_id=qreg.id, institution_id=self.inst.id,
+                                  authority_id=self.shanxi.id, filed_on=dt.date(2020, 1, 1)))
+            db.session.add(LegacySite(registration_id=qreg.id, institution_id=self.inst.id,
+                                      authority_id=self.shanxi.id, added_on=dt.date(2016, 1, 1)))
+            # a 注册备案 registration at this institution
+            make.registered_physician(self.inst, status=RegistrationStatus.FILED)
+            # the commission's lists: institutions, applications, assessments, credit, audit
+            make.institution(name=f"太原计数分院{k}", region_code="140105",
+                             authority_obj=self.shanxi)
+            db.session.add(Application(
+                type=ApplicationType.CHANGE, status=ApplicationStatus.PENDING_APPROVAL,
+                subject_key=f"p:{p.id}", account_id=acct.id, person_id=p.id,
+                applicant_kind=UserKind.PHYSICIAN, confirming_institution_id=self.inst.id,
+                authority_id=self.shanxi.id, registration_id=reg.id,
+                payload={"registration_id": reg.id, "institution_id": self.inst.id,
+                         "scope_codes": ["12"]}, reason="计数"))
+            db.session.add(ChangeRequest(account_id=acct.id, registration_id=reg.id,
+                                         institution_id=self.inst.id, school="北京大学医学部",
+                                         original={"school": "山西医科大学"}))
+            db.session.add(Photo(account_id=acct.id, institution_id=self.inst.id, data=b"x",
+                                 content_type="image/jpeg", width=354, height=472, size=1))
+            db.session.add(ActivationCode(account_id=acct.id, institution_id=self.inst.id,
+                                          code=f"CODE{k:04d}"))
+            db.session.add(Assessment(person_id=p.id, period_start=dt.date(2019, 1, 1),
+                                      period_end=dt.date(2020, 12, 31),
+                                      result=AssessmentResult.PASSED, assessing_body="考核机构"))
+            db.session.add(CreditRecord(person_id=p.id, kind=CreditKind.COMMENDATION,
+                                        description="表彰", decided_on=dt.date(2021, 5, 1),
+                                        authority_id=self.shanxi.id))
+            # commission-side lists: a county commission with a reviewer, a question, an
+            # FAQ entry, a directly handled business
+            county = self._counties[(k - 1) % len(self._counties)]
+            county_auth = make.authority(name=f"计数县卫生健康局{k}", region_code=county,
+                                         level=AuthorityLevel.COUNTY, parent=self.shanxi)
+            make.reviewer(county_auth)
+            db.session.add(Question(asker_kind=UserKind.PHYSICIAN, asker_id=acct.id,
+                                    asker_name=acct.name, authority_id=self.shanxi.id,
+                                    title=f"问题{k}", body="如何办理变更注册？"))
+            db.session.add(FaqEntry(audience=FaqAudience.PHYSICIAN, title=f"热点问题{k}",
+                                    answer="请登录医师个人端办理。", sort=k))
+            biz = DirectBusiness(kind=DirectBusinessKind.HMT_SHORT_TERM, name=f"陈计数{k}",
+                                 nationality="中国香港", document_type="港澳居民来往内地通行证",
+                                 institution_id=self.inst.id, scope="内科",
+                                 valid_from=dt.date(2025, 1, 1), valid_to=dt.date(2026, 12, 31),
+                                 authority_id=self.shanxi.id)
+            biz.id_number = make.id_number()
+            db.session.add(biz)
+            db.session.add(AuditLog(action="login", actor_kind=UserKind.CONSOLE,
+                                    actor_name="计数", institution_id=self.inst.id,
+                                    authority_id=self.shanxi.id, object_type="person",
+                                    object_id=str(p.id)))
+            db.session.commit()
+
+
+def _user_for(view, world, make):
+    from models.enums import ConsoleRole
+    roles = tuple(getattr(view, "allowed_roles", ()) or ())
+    if ConsoleRole.INSTITUTION_ADMIN in roles:
+        return make.institution_admin(world.inst)
+    role = next((r for r in (ConsoleRole.REVIEWER, ConsoleRole.SYSADMIN, ConsoleRole.AUDITOR)
+                 if r in roles), ConsoleRole.REVIEWER)
+    return make.console_user(role, authority_obj=world.shanxi)
+
+
+def _view(app, endpoint):
+    for admin in app.extensions.get("admin", []):
+        for v in admin._views:
+            if v.endpoint == endpoint:
+                return v
+    raise LookupError(endpoint)
+
+
+def _rows(html: str) -> int:
+    """Data rows of the list table (Flask-Admin's model-list; header and the empty-list row
+    excluded)."""
+    if "model-list" not in html:
+        return 0
+    table = html.split("model-list", 1)[1].split("</table>", 1)[0]
+    body = table.split("</thead>", 1)[-1]
+    return body.count("<tr") - body.count('colspan="999"')
+
+
+def _render(app, client, url):
+    from models import db
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        resp = client.get(url)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert resp.status_code == 200, f"{url}: HTTP {resp.status_code}"
+    return statements, text_of(resp)
+
+
+def test_list_page_sql_does_not_grow_with_rows(app, client, make, login_as, list_endpoint):
+    view = _view(app, list_endpoint)
+    url = view.url.rstrip("/") + "/"
+    world = World(make)
+    login_as(_user_for(view, world, make))
+    # 1, 5 and 25 units of data (a unit adds 1–5 rows, depending on the list); compare the
+    # smallest rendering that shows rows with the largest one
+    renders = []
+    for total in (1, 5, 25):
+        world.add(total - world.units)
+        if not renders:
+            _render(app, client, url)  # warm caches (filter options, templates) first
+        stmts, html = _render(app, client, url)
+        renders.append((stmts, _rows(html)))
+    small, rows_small = next(((s, r) for s, r in renders if r > 0), renders[0])
+    large, rows_large = renders[-1]
+    if rows_large <= rows_small:
+        pytest.skip(f"{list_endpoint}: the generic data shows {rows_small} → {rows_large} rows; "
+                    "add data for this list to World")
+    assert len(large) <= len(small) + 1, (
+        f"{list_endpoint}: {len(small)} statements for {rows_small} rows but {len(large)} for "
+        f"{rows_large} rows (N+1). Statements at 25 units:\n" + "\n".join(
+            " ".join(s.split())[:160] for s in large))
