@@ -9,10 +9,13 @@ from sqlalchemy.exc import IntegrityError
 
 from models import db
 from models.account import ActivationCode, PhysicianAccount
-from models.enums import AccountState, VerificationOutcome
+from models.audit import AuditLog
+from models.enums import AccountState, MessageChannel, MessageStatus, VerificationOutcome
 from models.institution import Institution, utcnow
+from models.messaging import OutboxMessage
 
 from . import Actor, DomainError, audit
+from .messaging import queue_many
 from .messaging import queue_email, queue_sms
 from .security import random_code
 
@@ -84,8 +87,9 @@ def generate_activation_code(actor: Actor, account: PhysicianAccount) -> Activat
 
 
 def generate_activation_codes(actor: Actor, accounts: list[PhysicianAccount]) -> tuple[int, int]:
-    """Bulk path: one query for existing codes, one flush for all rows. Returns
-    (issued, skipped); accounts that are not eligible or already have a code are skipped."""
+    """Bulk path: one query for existing codes and three multi-row INSERTs (codes, outbox,
+    audit) in one transaction. Returns (issued, skipped); accounts that are not eligible or
+    already have a code are skipped."""
     if actor.institution_id is None:
         raise DomainError("只有医疗机构账户才能生成激活码。")
     ids = [a.id for a in accounts]
@@ -94,7 +98,9 @@ def generate_activation_codes(actor: Actor, accounts: list[PhysicianAccount]) ->
         ActivationCode.account_id.in_(ids)))) if ids else set()
     inst_name = db.session.scalar(sa.select(Institution.name).where(
         Institution.id == actor.institution_id))
-    issued = skipped = 0
+    now = utcnow()
+    codes, messages, audits = [], [], []
+    skipped = 0
     for account in accounts:
         try:
             _check(actor, account)
@@ -105,20 +111,40 @@ def generate_activation_codes(actor: Actor, accounts: list[PhysicianAccount]) ->
             skipped += 1
             continue
         code = random_code(CODE_LENGTH)
-        via = _deliver(account, inst_name, code)
-        db.session.add(ActivationCode(account_id=account.id, institution_id=actor.institution_id,
-                                      code=code, created_by_id=actor.id, sent_via=via,
-                                      created_at=utcnow()))
-        audit.record(actor, "activation_code_generated", account,
-                     after={"sent_via": via or "none", "bulk": True})
+        via = ""
+        if account.phone_verified_at and account.phone:
+            via = "sms"
+            messages.append({"channel": MessageChannel.SMS, "to": account.phone, "subject": "",
+                             "body": _message(inst_name, code), "status": MessageStatus.PENDING,
+                             "attempts": 0, "next_attempt_at": now, "created_at": now})
+        elif account.email_verified_at and account.email:
+            via = "email"
+            messages.append({"channel": MessageChannel.EMAIL, "to": account.email,
+                             "subject": "医师账户激活码", "body": _message(inst_name, code),
+                             "status": MessageStatus.PENDING, "attempts": 0,
+                             "next_attempt_at": now, "created_at": now})
+        codes.append({"account_id": account.id, "institution_id": actor.institution_id,
+                      "code": code, "created_at": now, "created_by_id": actor.id,
+                      "sent_via": via})
+        audits.append({"at": now, "actor_kind": actor.kind, "actor_id": actor.id,
+                       "actor_name": actor.name[:128], "ip": actor.ip[:64],
+                       "action": "activation_code_generated",
+                       "object_type": PhysicianAccount.__tablename__,
+                       "object_id": str(account.id), "institution_id": actor.institution_id,
+                       "authority_id": actor.authority_id, "before": None,
+                       "after": {"sent_via": via or "none", "bulk": True}, "detail": ""})
         issued_ids.add(account.id)
-        issued += 1
     try:
+        if codes:
+            db.session.execute(sa.insert(ActivationCode), codes)
+            db.session.execute(sa.insert(AuditLog), audits)
+        if messages:
+            queue_many(messages)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         raise DomainError("部分激活码已被其他操作员生成，请刷新后重试。") from None
-    return issued, skipped
+    return len(codes), skipped
 
 
 __all__ = ["generate_activation_code", "generate_activation_codes", "eligible_accounts",

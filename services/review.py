@@ -4,6 +4,7 @@ overlay; rejection changes nothing but the request. Each decision is a guarded t
 (conditional UPDATE … WHERE status='pending', rowcount checked), audited, and the physician
 is notified through the outbox."""
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 from models import db
 from models.account import ChangeRequest, PhysicianAccount, Photo
@@ -28,13 +29,19 @@ def _reason(approve: bool, reason: str | None) -> str | None:
 
 
 def _transition(model, obj_id: int, approve: bool, actor: Actor, reason):
+    """The guarded step, done first in the transaction: on PostgreSQL the row lock makes a
+    concurrent reviewer wait and then match nothing; on SQLite the UPDATE takes the write lock
+    (a stale snapshot raises OperationalError, which means someone else was quicker)."""
     status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
-    done = db.session.execute(
-        sa.update(model).where(model.id == obj_id, model.status == ReviewStatus.PENDING,
-                               model.institution_id == actor.institution_id)
-        .values(status=status, reviewed_at=utcnow(), reviewed_by_id=actor.id,
-                review_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
+    try:
+        done = db.session.execute(
+            sa.update(model).where(model.id == obj_id, model.status == ReviewStatus.PENDING,
+                                   model.institution_id == actor.institution_id)
+            .values(status=status, reviewed_at=utcnow(), reviewed_by_id=actor.id,
+                    review_reason=reason)
+            .execution_options(synchronize_session=False)).rowcount
+    except OperationalError:
+        done = 0
     if done != 1:
         db.session.rollback()
         raise DomainError(ALREADY_REVIEWED)
@@ -60,10 +67,11 @@ def review_change_request(actor: Actor, request: ChangeRequest, approve: bool,
                           reason: str | None = None) -> ChangeRequest:
     _check_tenant(actor, request.institution_id)
     reason = _reason(approve, reason)
-    req_id = request.id
-    reg = db.session.get(Registration, request.registration_id)
-    before = {f: getattr(reg, f) for f in OVERLAY_FIELDS} if reg else {}
+    req_id, reg_id = request.id, request.registration_id
     status = _transition(ChangeRequest, req_id, approve, actor, reason)
+    reg = db.session.execute(sa.select(Registration).where(Registration.id == reg_id)
+                             .execution_options(populate_existing=True)).scalar_one_or_none()
+    before = {f: getattr(reg, f) for f in OVERLAY_FIELDS} if reg else {}
     after = None
     if approve and reg is not None:
         for f in OVERLAY_FIELDS:

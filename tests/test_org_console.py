@@ -488,3 +488,19 @@ def test_manual_downloads(client, two, login_as):
         assert r.status_code == 200 and "attachment" in r.headers["Content-Disposition"]
         assert "医师账户激活" in r.get_data(as_text=True)
     assert client.get("/org/manuals/download/../../etc").status_code == 404
+
+
+def test_demo_faq_is_loaded_once(app_ctx, client, two, login_as):
+    from seed.demo_org_help import load
+    load({})
+    load({})
+    db.session.commit()
+    titles = db.session.scalars(sa.select(FaqEntry.title).where(
+        FaqEntry.audience == FaqAudience.INSTITUTION)).all()
+    assert titles.count("医师如何完成账户激活") == 1
+    assert "医疗机构如何打印业务申请表" in titles and "医师如何找回个人的账户信息" in titles
+    login_as(two[2])
+    page = _page(client, "/org/support/")
+    fid = db.session.scalar(sa.select(FaqEntry.id).where(FaqEntry.title == "医师如何完成账户激活"))
+    detail = _page(client, f"/org/support/faq/{fid}")
+    assert "医师电子化注册账户信息仅需激活一次" in detail and "医师如何完成账户激活" in page
