@@ -67,7 +67,7 @@ def test_refuses_other_institutions_and_ineligible_accounts(make):
     assert activated in ids and self_act not in ids and foreign not in ids
 
 
-def test_bulk_skips_issued_and_measures_1000(make, outbox):
+def test_bulk_skips_issued_for_1000_accounts(make, outbox):
     inst = make.institution()
     admin = make.institution_admin(inst)
     # build 1,000 verified accounts quickly (no registrations needed for the code path)
@@ -93,5 +93,5 @@ def test_bulk_skips_issued_and_measures_1000(make, outbox):
     assert (issued, skipped) == (999, 1)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ActivationCode)) == 1000
     assert len(set(db.session.scalars(sa.select(ActivationCode.code)))) == 1000
+    # the ≤ 1 s target is measured by `make bench` (bench/actions.py), not asserted here
     print(f"\n1,000 activation codes (999 issued) in {elapsed:.3f} s")
-    assert elapsed < 3.0  # target ≤ 1 s is measured and reported; CI machines vary
