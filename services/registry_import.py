@@ -162,9 +162,10 @@ def count_rows(path: str, filename: str) -> int:
             return max((wb.worksheets[0].max_row or 1) - 1, 0)
         except Exception as exc:
             raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+    # csv: the line count (no second parse); run_job sets the exact number at the end
     with open(path, "rb") as fh:
         text = _decode(fh.read())
-    return max(sum(1 for r in csv.reader(io.StringIO(text)) if any(r)) - 1, 0)
+    return max(len(text.rstrip("\r\n").splitlines()) - 1, 0)
 
 
 # ---- chunk processing --------------------------------------------------------------------
@@ -416,6 +417,7 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
                 chunk = []
         if chunk:
             importer.process_chunk(chunk)
+        job.total_rows = job.processed_rows  # exact (blank lines skipped, quoted newlines)
         job.status = "done"
     except DomainError as exc:
         db.session.rollback()
