@@ -176,8 +176,15 @@ _REG_LABELS = {"person.name": "姓名", "person.gender": "性别", "age": "年�
                "person.id_number_masked": "身份证号", "qualification": "资格证书编码",
                "institution": "主要执业机构", "education": "学历", "school": "毕业学校",
                "title": "任职资格", "major": "所学专业", "filed_at": "备案机构",
-               "status_changed_on": "状态变更日期"}
+               "status_changed_on": "状态变更日期", "detail": "详细信息"}
+def _detail_link(view, context, model, name):
+    from markupsafe import Markup
+    return Markup('<a href="{}">查看详细信息</a>').format(
+        url_for(".details_view", id=model.id))
+
+
 _REG_FORMATTERS = {
+    "detail": _detail_link,
     "age": _age, "account_state": _account_state,
     "category": lambda v, c, m, n: m.category.label,
     "level": lambda v, c, m, n: m.level.label,
@@ -266,8 +273,8 @@ class MainPhysicianView(RegistrationListView):
     """主执业机构在本院医师: valid registrations whose 主要执业机构 is this institution."""
 
     column_list = ["person.name", "person.gender", "age", "category", "level", "scopes",
-                   "person.certificate_no", "department", "account_state", "info_modified",
-                   "info_modified_on"]
+                   "person.certificate_no", "department", "account_state", "detail",
+                   "info_modified", "info_modified_on"]
     column_filters = [
         _NameFilter(Registration.person_id, "医师姓名"),
         _DeptFilter(Registration.department_id, "所在科室", options=_dept_options),
@@ -301,7 +308,7 @@ class FiledOutView(RegistrationListView):
     """本院多执业机构备案医师: 主要执业机构 here, with valid filings at other institutions."""
 
     column_list = ["person.name", "person.gender", "age", "category", "level", "scopes",
-                   "person.certificate_no", "filed_at"]
+                   "person.certificate_no", "filed_at", "detail"]
     column_export_list = ["person.name", "person.gender", "person.id_number_masked", "age",
                           "category", "level", "scopes", "person.certificate_no", "filed_at"]
     column_filters = [_NameFilter(Registration.person_id, "医师姓名")]
@@ -376,13 +383,14 @@ class _SiteListView(OrgListView):
     registration and person)."""
 
     column_list = ["name", "gender", "age", "category", "level", "scopes", "cert", "main",
-                   "since"]
+                   "since", "detail"]
     column_export_list = ["name", "gender", "id", "age", "category", "level", "scopes", "cert",
                           "main", "since"]
     column_details_list = column_export_list
     column_labels = {"name": "姓名", "gender": "性别", "age": "年龄", "id": "身份证号",
                      "category": "医师类别", "level": "医师级别", "scopes": "执业范围",
-                     "cert": "执业证书编码", "main": "主要执业机构", "since": "备案日期"}
+                     "cert": "执业证书编码", "main": "主要执业机构", "since": "备案日期",
+                     "detail": "详细信息"}
     column_sortable_list = []
     column_default_sort = ("id", False)
     column_auto_select_related = False
@@ -392,6 +400,7 @@ class _SiteListView(OrgListView):
         fm = {k: _via_reg(k) for k in ("name", "gender", "age", "id", "category", "level",
                                        "scopes", "cert", "main")}
         fm["since"] = self._since
+        fm["detail"] = _detail_link
         self.column_formatters = fm
         self.column_formatters_detail = fm
         self.column_formatters_export = fm

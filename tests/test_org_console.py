@@ -108,7 +108,7 @@ def test_lists_show_only_this_institutions_rows(client, make, two, login_as):
     assert "本次查询共查到3条数据" in page
     assert all(p.name in page for p, _, _ in own)
     assert not any(p.name in page for p, _, _ in foreign)
-    for label in ["是否修改过信息", "审核日期", "医师账户状态", "所在科室"]:
+    for label in ["是否修改过信息", "审核日期", "医师账户状态", "所在科室", "查看详细信息"]:
         assert label in page
     page = _page(client, "/org/filed-out/")
     assert "本次查询共查到1条数据" in page and own[0][0].name in page and other.name in page
