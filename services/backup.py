@@ -88,7 +88,7 @@ def backup(app, dest: str | Path) -> Path:
         args, env = _pg_args(url)
         cmd = [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
                *args, "-f", str(tmp), url.database]
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True)  # nosec B603
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True)  # nosec B603 - argument list, no shell
         if result.returncode != 0:
             tmp.unlink(missing_ok=True)
             raise BackupError("pg_dump 失败：" + result.stderr.strip()[-500:])
@@ -128,7 +128,7 @@ def restore(app, source: str | Path) -> None:
         cmd = [_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
                "--no-privileges", "--single-transaction", "--exit-on-error", *args,
                "-d", url.database, str(source)]
-        result = subprocess.run(cmd, env=env, capture_output=True, text=True)  # nosec B603
+        result = subprocess.run(cmd, env=env, capture_output=True, text=True)  # nosec B603 - argument list, no shell
         if result.returncode != 0:
             raise BackupError("pg_restore 失败：" + result.stderr.strip()[-500:])
     else:

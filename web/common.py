@@ -78,6 +78,18 @@ def install(app):
         g.request_id = uuid.uuid4().hex[:12]
         g.csp_nonce = secrets.token_urlsafe(16)  # for Flask-Admin's few inline scripts
 
+    @app.before_request
+    def _reject_nul():
+        # no field of this system may hold a NUL character (PostgreSQL text cannot store
+        # one: it would be a 500 deep in a query); uploaded files are not form values
+        values = [*(request.view_args or {}).values()]
+        for source in (request.args, request.form):
+            for vs in source.listvalues():
+                values.extend(vs)
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            from flask import abort
+            abort(400)
+
     @app.after_request
     def _headers(resp):
         resp.headers.setdefault("Content-Security-Policy",
