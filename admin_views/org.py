@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import (Response, abort, current_app, flash, redirect, request, send_file, session,
+from flask import (Response, abort, flash, redirect, request, send_file, session,
                    url_for)
 from flask_admin import Admin
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
@@ -1177,4 +1177,3 @@ def _nonce():
 
 
 __all__ = ["build_org_admin", "OrgMixin"]
-_ = (current_app,)

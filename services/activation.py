@@ -12,11 +12,9 @@ from models.account import ActivationCode, PhysicianAccount
 from models.audit import AuditLog
 from models.enums import AccountState, MessageChannel, MessageStatus, VerificationOutcome
 from models.institution import Institution, utcnow
-from models.messaging import OutboxMessage
 
 from . import Actor, DomainError, audit
-from .messaging import queue_many
-from .messaging import queue_email, queue_sms
+from .messaging import queue_email, queue_many, queue_sms
 from .security import random_code
 
 CODE_LENGTH = 8

@@ -1,7 +1,5 @@
 """The institution's own settings (I2 审批机关设置, I3 科室, I4 医师所在科室), I6 撤销医师账户
 and the I19 profile counts."""
-import datetime as dt
-
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -190,4 +188,3 @@ def profile_counts(inst_id: int) -> dict:
 
 __all__ = ["eligible_authorities", "set_authority", "add_department", "delete_department",
            "set_physician_department", "revoke_physician_account", "profile_counts"]
-_ = dt
