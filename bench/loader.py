@@ -503,7 +503,7 @@ def enrich(big_inst: int, echo=print) -> dict:
         }
         for table, stmt in sql.items():
             if empty(conn, table):
-                added[table] = conn.exec_driver_sql(stmt).rowcount
+                added[table] = conn.execute(sa.text(stmt)).rowcount  # text(): % escaped
         if any(added.values()):
             _reset_sequences(conn)
     if added:
