@@ -76,8 +76,22 @@ def _window_start():
     return utcnow() - dt.timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
 
 
+_PLAIN_KEY_PREFIXES = ("ip:", "acct:", "console:", "id:")
+
+
+def _stored_key(key: str) -> str:
+    """Keys made of what a visitor typed (a login name may be a 身份证号 or a phone) are
+    stored as a keyed digest; internal ids and addresses as they are."""
+    key = key or ""
+    if not key or key.startswith(_PLAIN_KEY_PREFIXES):
+        return key
+    secret = current_app.config["SECRET_KEY"].encode()
+    return "h:" + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
+
+
 def failures(scope: str, key: str) -> int:
     """Failures since the window start and since the last success for this key."""
+    key = _stored_key(key)
     since = _window_start()
     last_ok = db.session.scalar(
         sa.select(sa.func.max(LoginAttempt.at)).where(
@@ -99,6 +113,6 @@ def is_locked(scope: str, key: str, ip: str | None = None) -> bool:
 
 
 def note_attempt(scope: str, key: str, success: bool, ip: str | None = None) -> None:
-    db.session.add(LoginAttempt(scope=scope, key=key or "", success=success))
+    db.session.add(LoginAttempt(scope=scope, key=_stored_key(key), success=success))
     if ip and not success:
         db.session.add(LoginAttempt(scope=scope, key="ip:" + ip, success=False))

@@ -145,3 +145,17 @@ def test_logs_hold_no_passwords_codes_or_id_numbers(app, make, outbox, all_logs)
     for secret in ["WrongPass9", "WrongPass8", "Passw0rd1", "Admin2026x", code, wrong,
                    "246813", *numbers]:
         assert secret not in text, secret
+
+
+def test_throttling_rows_keep_no_typed_login_name(app, client, make):
+    """What a visitor types as a login name (often a 身份证号 or a phone) is counted for
+    lockout under a keyed digest, so login_attempt never holds it in plain text."""
+    from models.account import LoginAttempt
+    typed = make.id_number(area="330102")
+    for _ in range(5):
+        _post_login(client, "/physician/login", {"login_name": typed, "password": "x"})
+    r = _post_login(client, "/physician/login", {"login_name": typed, "password": "x"})
+    assert "锁定" in text_of(r)  # the digest still counts the failures
+    with app.app_context():
+        keys = db.session.scalars(sa.select(LoginAttempt.key)).all()
+    assert len(keys) >= 5 and not any(typed in k for k in keys), keys
