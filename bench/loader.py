@@ -111,6 +111,11 @@ def id_number(i: int, counties: list[str]) -> tuple[str, dt.date, Gender]:
     return base + ric.calc_check_digit(base + "0"), birth, Gender.MALE if male else Gender.FEMALE
 
 
+def _area_valid_since_1955(area: str) -> bool:
+    base = f"{area}19550101001"
+    return ric.is_valid(base + ric.calc_check_digit(base + "0"))
+
+
 def _max_id(conn, table) -> int:
     return conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar() or 0
 
@@ -136,7 +141,9 @@ class Loader:
         self.echo = echo
         self.crypto = IdentityCrypto()
         regions = db.session.execute(sa.select(Region.code, Region.level)).all()
-        self.counties = sorted(c for c, lvl in regions if lvl == RegionLevel.COUNTY)
+        # counties that already existed in 1955, so every birth date gives a valid 身份证号
+        self.counties = sorted(c for c, lvl in regions if lvl == RegionLevel.COUNTY
+                               and _area_valid_since_1955(c))
         self.cities = {c for c, lvl in regions if lvl == RegionLevel.CITY}
         self.provinces = sorted(c for c, lvl in regions if lvl == RegionLevel.PROVINCE)
         self.scopes = {}
