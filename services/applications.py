@@ -547,12 +547,16 @@ def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, **valu
         db.session.rollback()
         raise DomainError(CONFLICT)
     version, old = app.version, app.status
-    res = db.session.execute(
-        sa.update(Application)
-        .where(Application.id == app_id, Application.status == old,
-               Application.version == version)
-        .values(status=new_status, version=version + 1, **values)
-        .execution_options(synchronize_session=False))
+    try:
+        res = db.session.execute(
+            sa.update(Application)
+            .where(Application.id == app_id, Application.status == old,
+                   Application.version == version)
+            .values(status=new_status, version=version + 1, **values)
+            .execution_options(synchronize_session=False))
+    except OperationalError:  # SQLite: another writer held the lock past the busy timeout
+        db.session.rollback()
+        raise DomainError(CONFLICT) from None
     if res.rowcount != 1:
         db.session.rollback()
         raise DomainError(CONFLICT)
@@ -707,6 +711,9 @@ def approve_application(actor: Actor, app_id: int, opinion: str = "") -> Applica
     except DomainError as e:
         db.session.rollback()
         raise DomainError(f"审批时复核未通过：{e.message}", field=e.field) from None
+    except IntegrityError:
+        db.session.rollback()
+        raise DomainError("审批时复核未通过：注册信息已发生变化，请刷新后重新审核。") from None
     _event(app, actor, S.PENDING_APPROVAL, S.APPROVED, opinion or "同意")
     audit.record(actor, "application_approve", app, before={"status": "pending"},
                  after={"status": "approved", "opinion": opinion})

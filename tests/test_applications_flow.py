@@ -212,3 +212,33 @@ def test_guide_page_has_the_deck_texts(app, client, login_as, make):
     for text in ["业务说明", "助师升医师完成后，助理医师注册信息自动失效。", "点击进入", "规范化培训",
                  "进修", "对口支援", "会诊", "义诊", "医联体", "(10)、本人主动申请的"]:
         assert text in page
+
+
+def test_p4c_physician_applies_before_activation_and_is_activated(app, client, login_as,
+                                                                 make):
+    from models.account import PhysicianAccount
+    from models.enums import AccountState, ActivationMethod, VerificationOutcome
+    p, q, acct = fa.unregistered_physician(state=AccountState.VERIFIED,
+                                           outcome=VerificationOutcome.NON_ELECTRONIC)
+    w = fa.world()
+    login_as(acct, client)
+    guide = text_of(client.get("/physician/applications/"))
+    assert "/physician/applications/new/B1" in guide and "/physician/applications/new/B5" in guide
+    assert "/physician/applications/new/B7" not in guide
+    assert client.get("/physician/applications/new/B7").status_code == 302
+    w.account = acct
+    _run(app, w, client, login_as, make, "B1",
+         {"institution_id": w.old_inst.id, "qualification_id": q.id, "scope_codes": "11"},
+         w.old_inst, w.shanxi)
+    acct = db.session.get(PhysicianAccount, acct.id)
+    assert acct.state == AccountState.ACTIVATED
+    assert acct.activation_method == ActivationMethod.APPROVAL
+
+
+def test_not_activated_physician_cannot_apply(app, client, login_as, make):
+    from models.enums import AccountState
+    p, q, acct = fa.unregistered_physician(state=AccountState.VERIFIED)
+    login_as(acct, client)
+    r = client.get("/physician/applications/new/B1", follow_redirects=True)
+    assert "尚未激活" in text_of(r)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Application)) == 0
