@@ -29,8 +29,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal import bp as portal_bp
     app.register_blueprint(portal_bp)
 
-    from fhir import bp as fhir_bp
-    from public import bp as public_bp
+    from fhir_api import bp as fhir_bp
+    from public_site import bp as public_bp
     app.register_blueprint(public_bp)
     app.register_blueprint(fhir_bp)
 

@@ -49,18 +49,6 @@ class ConsoleIndexView(ConsoleAccessMixin, AdminIndexView):
         return {}
 
 
-class PlaceholderView(ConsoleAccessMixin, BaseView):
-    """A menu entry whose feature lands with a later issue: says so plainly."""
-
-    def __init__(self, *args, issue: str = "", **kwargs):
-        self.issue = issue
-        super().__init__(*args, **kwargs)
-
-    @expose("/")
-    def index(self):
-        return self.render("admin/placeholder.html", issue=self.issue)
-
-
 class ScopedModelView(ConsoleAccessMixin, ModelView):
     """Read-only by default; subclasses implement `scope(query)` for their tenant."""
 
@@ -112,6 +100,6 @@ def current_nonce():
     return g.get("csp_nonce", "")
 
 
-__all__ = ["SecureAdminForm", "ConsoleAccessMixin", "ConsoleIndexView", "PlaceholderView",
+__all__ = ["SecureAdminForm", "ConsoleAccessMixin", "ConsoleIndexView",
            "ScopedModelView", "tenant_institution_id", "current_nonce", "db", "BaseView",
            "expose"]

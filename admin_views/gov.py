@@ -35,7 +35,7 @@ from services import registry_import
 from services.support import answer_question
 from web.auth import current_actor
 
-from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, PlaceholderView, ScopedModelView,
+from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView,
                    SecureAdminForm, expose)
 
 REVIEWER = (ConsoleRole.REVIEWER,)
@@ -108,12 +108,6 @@ class GovIndexView(GovMixin, ConsoleIndexView):
                     Application.authority_id == current_user.authority_id,
                     Application.status == ApplicationStatus.PENDING_APPROVAL))
         return data
-
-
-class GovPlaceholder(GovMixin, PlaceholderView):
-    def __init__(self, *args, roles=REVIEWER, **kwargs):
-        self.allowed_roles = roles
-        super().__init__(*args, **kwargs)
 
 
 class GovModelView(GovMixin, ScopedModelView):
@@ -531,8 +525,11 @@ class AssessmentView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
     column_default_sort = ("id", True)
 
     def scope(self, query):
+        prefix = jurisdiction_prefix()
+        if not prefix:  # national: everything (an IN over every person would be a full scan)
+            return query
         return query.filter(Assessment.person_id.in_(sa.select(Person.id).where(
-            reg_service.person_in_jurisdiction(jurisdiction_prefix()))))
+            reg_service.person_in_jurisdiction(prefix))))
 
     def get_query(self):
         return super().get_query().join(Assessment.person).options(
@@ -560,10 +557,13 @@ class CreditView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
     column_default_sort = ("id", True)
 
     def scope(self, query):
+        prefix = jurisdiction_prefix()
+        if not prefix:  # national: everything
+            return query
         return query.filter(sa.or_(
             CreditRecord.authority_id.in_(authorities_in_jurisdiction()),
             CreditRecord.person_id.in_(sa.select(Person.id).where(
-                reg_service.person_in_jurisdiction(jurisdiction_prefix())))))
+                reg_service.person_in_jurisdiction(prefix)))))
 
     def get_query(self):
         return super().get_query().join(CreditRecord.person).options(
@@ -1230,6 +1230,35 @@ class AccountView(GovModelView):
             lambda u: f"账户 {u.username} 已{'启用' if u.active else '停用'}。")
 
 
+class GovSecurityView(GovMixin, ConsoleAccessMixin, BaseView):
+    """安全设置: every commission account changes its own password here (also the forced
+    first change of a generated password)."""
+
+    allowed_roles = ALL
+
+    @expose("/", methods=["GET", "POST"])
+    def index(self):
+        from flask import flash, redirect, request, session, url_for
+
+        from services import DomainError
+        from services.console_account import change_password
+        from web.auth import current_actor
+        errors = {}
+        if request.method == "POST":
+            try:
+                change_password(current_actor(), current_user._get_current_object(),
+                                request.form.get("old_password", ""),
+                                request.form.get("new_password", ""),
+                                request.form.get("confirm_password", ""),
+                                keep_token=session.get("_user_id"))
+            except DomainError as exc:
+                errors[exc.field or "old_password"] = exc.message
+            else:
+                flash("密码已修改；您在其他浏览器上的登录已全部退出。", "success")
+                return redirect(url_for(".index"))
+        return self.render("admin/console_security.html", errors=errors)
+
+
 def build_gov_admin(app) -> Admin:
     from .org import _nonce
     admin = Admin(app, name="医师电子化注册信息系统（审批端）", url="/gov", endpoint="gov",
@@ -1273,6 +1302,7 @@ def build_gov_admin(app) -> Admin:
                                  endpoint="gov_authorities", url="/gov/authorities"))
     admin.add_view(AccountView(ConsoleUser, s, name="后台账户", category="系统管理",
                                endpoint="gov_accounts", url="/gov/accounts"))
+    admin.add_view(GovSecurityView(name="安全设置", endpoint="gov_security", url="/gov/security"))
     return admin
 
 

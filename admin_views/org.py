@@ -29,7 +29,7 @@ from models.registry import (CreditRecord, Filing, LegacySite, Person, Qualifica
 from services import DomainError, audit
 from web.auth import current_actor
 
-from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, PlaceholderView, ScopedModelView, expose,
+from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView, expose,
                    tenant_institution_id)
 
 ROLES = (ConsoleRole.INSTITUTION_ADMIN,)
@@ -83,9 +83,6 @@ class OrgIndexView(OrgMixin, ConsoleIndexView):
         inst = _inst()
         return {"institution": inst, "summary": profile_counts(inst.id)}
 
-
-class OrgPlaceholder(OrgMixin, PlaceholderView):
-    pass
 
 
 class OrgPage(OrgMixin, ConsoleAccessMixin, BaseView):
@@ -1152,6 +1149,9 @@ def build_org_admin(app) -> Admin:
     model(AccountsView, PhysicianAccount, "本院医师账户管理", cat, "org_accounts")
     page(ManualsView, "使用手册下载", cat, "org_manuals")
     page(InfoReviewView, "本院医师信息审核", "业务办理", "org_info_review")
+    # 医师变动信息: the daily change feed of this institution's physicians
+    from . import org_feed
+    org_feed.register(admin)
     # 业务办理: the business applications (applications issue)
     from . import org_business
     org_business.register(admin)

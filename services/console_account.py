@@ -26,6 +26,9 @@ GENERIC = "用户名与预留手机号不匹配。"
 def check_console_password(new: str, field="new_password") -> None:
     if not PASSWORD_RE.match(new or ""):
         raise DomainError("密码须为8–16位，且同时包含字母和数字。", field=field)
+    from .security import is_common_password
+    if is_common_password(new):
+        raise DomainError("该密码过于常见，容易被猜中，请换一个。", field=field)
 
 
 def change_password(actor: Actor, user: ConsoleUser, old: str, new: str, confirm: str,

@@ -36,7 +36,7 @@ RULES = [
     (r"^console_auth\.", ANY),
     (r"^portal\.(login|register|recover|forgot|reset|captcha)", ANY),
     (r"^portal\.(guide|help_centre$|help_faq$)", ALL),  # 使用指南 / 帮助中心 / 常见问题: public
-    (r"^gov\.index$", GOV_ALL),
+    (r"^gov\.index$|^gov_security\.", GOV_ALL),
     (r"^gov_audit", frozenset({"auditor"})),
     (r"^gov_(authorities|accounts)\b", frozenset({"sysadmin"})),
     (r"^gov", REVIEWERS),

@@ -18,24 +18,10 @@ YESTERDAY = TODAY - dt.timedelta(days=1)
 LONG_AGO = dt.datetime(2020, 1, 1, 8, 0)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def feed_app(app):
-    """The session app once admin_views/org.py registers the view; until then a fresh app
-    on the same database with org_feed.register() called on its /org/ console."""
-    if "org_change_feed.index" in app.view_functions:
-        yield app
-        return
-    from admin_views import org_feed
-    from app import create_app
-    from tests.conftest import make_test_config
-    fresh = create_app(make_test_config())
-    fresh.test_client_class = type(app.test_client())
-    [org_admin] = [a for a in fresh.extensions["admin"] if a.url == "/org"]
-    org_feed.register(org_admin)
-    yield fresh
-    with fresh.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    assert "org_change_feed.index" in app.view_functions
+    return app
 
 
 @pytest.fixture()

@@ -102,13 +102,15 @@ def test_reset_and_disable_institution_account(client, make, login_as, outbox, a
     user = db.session.scalar(sa.select(ConsoleUser).where(ConsoleUser.institution_id == inst.id))
     org_client = app.test_client()
     login_as(user, org_client)
-    assert org_client.get("/org/").status_code == 200
+    # signed in, and held at 安全设置 until the generated password is changed
+    assert org_client.get("/org/security/").status_code == 200
     details = f"/gov/institutions/details/?id={inst.id}"
     r = _post(client, f"/gov/institutions/reset-password/?id={inst.id}", {}, details)
     assert r.status_code == 302
     assert len(outbox.messages("sms", INST["reserved_phone"])) == 2
     assert "密码已重置" in outbox.messages("sms", INST["reserved_phone"])[-1]["body"]
-    assert org_client.get("/org/").status_code == 302  # sessions ended
+    r = org_client.get("/org/security/")  # sessions ended: back to the login page
+    assert r.status_code == 302 and "/org/login" in r.headers["Location"]
     r = _post(client, f"/gov/institutions/toggle/?id={inst.id}", {}, details)
     db.session.expire_all()
     assert not db.session.get(Institution, inst.id).active

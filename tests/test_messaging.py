@@ -14,31 +14,9 @@ from models.enums import MessageStatus
 from models.messaging import OutboxMessage
 from services import messaging
 
-
-def _smtp_controller_class():
-    """aiosmtpd does `from public import public` (the atpublic package), but this project has
-    its own top-level `public/` blueprint package that shadows it. Load atpublic's module from
-    site-packages just for aiosmtpd's import, then put the project's module back."""
-    import importlib.machinery
-    import importlib.util
-    import sys
-    site = [p for p in sys.path if p.endswith("site-packages")]
-    spec = importlib.machinery.PathFinder.find_spec("public", site)
-    atpublic = importlib.util.module_from_spec(spec)
-    saved = sys.modules.get("public")
-    sys.modules["public"] = atpublic
-    try:
-        spec.loader.exec_module(atpublic)
-        from aiosmtpd.controller import Controller
-    finally:
-        if saved is not None:
-            sys.modules["public"] = saved
-        else:
-            sys.modules.pop("public", None)
-    return Controller
+from aiosmtpd.controller import Controller
 
 
-Controller = _smtp_controller_class()
 
 
 def free_port() -> int:

@@ -61,15 +61,3 @@ def test_gov_institutions_are_limited_to_the_jurisdiction(client, make, login_as
     login_as(make.reviewer(shanxi), other_client)
     page = text_of(other_client.get("/gov/institutions/"))
     assert in_city.name in page and other_city.name in page and beijing.name not in page
-
-
-def test_placeholders_say_so_in_chinese(app, client, make, login_as):
-    import pytest
-    from admin_views.base import PlaceholderView
-    admin = next(a for a in app.extensions["admin"] if a.endpoint == "org")
-    views = [v for v in admin._views if isinstance(v, PlaceholderView)]
-    if not views:
-        pytest.skip("every /org/ menu entry is implemented")
-    login_as(make.institution_admin())
-    page = text_of(client.get(views[0].url + "/"))
-    assert "尚未上线" in page and views[0].name in page

@@ -25,6 +25,19 @@ def install(app):
         user._session_token = token
         return user
 
+    @app.before_request
+    def _force_initial_password_change():
+        """Console accounts created with a generated password change it before anything else."""
+        user = current_user
+        if (getattr(user, "is_authenticated", False) and user.kind == UserKind.CONSOLE
+                and user.must_change_password and request.endpoint
+                and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS
+                and not request.endpoint.endswith("static")
+                and not request.endpoint.startswith("console_auth.")):
+            target = "org_security.index" if user.role == ConsoleRole.INSTITUTION_ADMIN \
+                else "gov_security.index"
+            return redirect(url_for(target))
+
     @login_manager.unauthorized_handler
     def _unauthorized():
         path = request.path
@@ -33,6 +46,10 @@ def install(app):
         if path.startswith("/gov"):
             return redirect(url_for("console_auth.gov_login", next=path))
         return redirect(url_for("portal.login", next=path))
+
+
+PASSWORD_CHANGE_ENDPOINTS = {"org_security.index", "gov_security.index", "common.captcha_image",
+                             "common.healthz"}
 
 
 def client_ip() -> str:

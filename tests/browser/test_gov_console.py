@@ -23,7 +23,7 @@ def _console_login(page, area, username, password, phone, outbox):
     page.wait_for_url(re.compile(rf"/{area}/login/verify"))
     page.get_by_label("短信校验码").fill(outbox.last_code(phone))
     page.get_by_role("button", name="确定").click()
-    page.wait_for_url(re.compile(rf"/{area}/$"))
+    page.wait_for_url(re.compile(rf"/{area}/(security/)?$"))  # generated passwords: 安全设置 first
 
 
 def test_reviewer_creates_institution_and_imports_qualifications(page, browser, live_server,
@@ -61,6 +61,16 @@ def test_reviewer_creates_institution_and_imports_qualifications(page, browser, 
     try:
         org_page = other.new_page()
         _console_login(org_page, "org", username, password, RESERVED_PHONE, outbox)
+        # a generated password must be changed before anything else
+        assert "/org/security" in org_page.url and "初始密码" in org_page.content()
+        org_page.goto("/org/main-physicians/")
+        assert "/org/security" in org_page.url
+        org_page.get_by_label("原密码").fill(password)
+        org_page.get_by_label("新密码", exact=True).fill("Jiuyuan2026k")
+        org_page.get_by_label("确认新密码").fill("Jiuyuan2026k")
+        org_page.get_by_role("button", name="确定").click()
+        org_page.goto("/org/")
+        assert org_page.url.endswith("/org/")
         assert "太原市第九人民医院" in org_page.content()
     finally:
         other.close()

@@ -5,21 +5,15 @@ OperationOutcome with Chinese diagnostics; every request counts against a per-IP
 Ids are the row ids (Practitioner = person, PractitionerRole = registration,
 Organization = institution). Only persons with a published registration (有效 / 注销) exist
 here; the fields are the public set of the public lookup page."""
-# This package shares its name with the `fhir` namespace of the fhir.resources library
-# (used by the tests to validate our resources): let `fhir.resources` resolve to it.
-from pkgutil import extend_path
+import json
+import re
 
-__path__ = extend_path(__path__, __name__)
+from flask import Blueprint, Response, current_app, request
 
-import json  # noqa: E402
-import re  # noqa: E402
-
-from flask import Blueprint, Response, current_app, request  # noqa: E402
-
-from extensions import csrf  # noqa: E402
-from services import fhir_mapping as fm  # noqa: E402
-from services import public_register as pr  # noqa: E402
-from web.auth import client_ip  # noqa: E402
+from extensions import csrf
+from services import fhir_mapping as fm
+from services import public_register as pr
+from web.auth import client_ip
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 csrf.exempt(bp)  # read-only: no state changes, no cookies needed
