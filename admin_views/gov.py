@@ -33,6 +33,7 @@ from services import institution_accounts as accounts
 from services import registry as reg_service
 from services import registry_import
 from services.support import answer_question
+from services import audit_labels
 from web.auth import current_actor
 
 from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView,
@@ -1004,11 +1005,18 @@ class AuditLogView(GovModelView):
                      "institution_id": "机构编号", "authority_id": "机关编号",
                      "before": "修改前", "after": "修改后"}
     column_formatters = {"at": lambda v, c, m, n: m.at.strftime("%Y-%m-%d %H:%M:%S"),
-                         "actor_kind": _label}
-    column_formatters_export = {"at": lambda v, c, m, n: m.at.strftime("%Y-%m-%d %H:%M:%S")}
+                         "actor_kind": _label,
+                         "action": lambda v, c, m, n: audit_labels.action_label(m.action),
+                         "object_type": lambda v, c, m, n: audit_labels.object_label(m.object_type)}
+    column_formatters_export = {"at": lambda v, c, m, n: m.at.strftime("%Y-%m-%d %H:%M:%S"),
+                                "action": column_formatters["action"],
+                                "object_type": column_formatters["object_type"]}
     column_filters = [FilterLike(AuditLog.actor_name, "操作人"),
-                      FilterEqual(AuditLog.action, "操作"),
-                      FilterEqual(AuditLog.object_type, "对象类型"),
+                      FilterEqual(AuditLog.action, "操作",
+                                  options=sorted(audit_labels.ACTION_LABELS.items(),
+                                                 key=lambda kv: kv[1])),
+                      FilterEqual(AuditLog.object_type, "对象类型",
+                                  options=list(audit_labels.OBJECT_LABELS.items())),
                       FilterEqual(AuditLog.object_id, "对象编号"),
                       DateBetweenFilter(AuditLog.at, "时间")]
     column_default_sort = ("id", True)

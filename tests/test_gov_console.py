@@ -371,13 +371,13 @@ def test_audit_log_is_read_only_and_exports_csv(client, make, login_as):
     other = client.application.test_client()
     login_as(auditor, other)
     page = text_of(other.get("/gov/audit/"))
-    assert "institution_created" in page
+    assert "创建医疗机构" in page and "医疗机构" in page  # the action and object in Chinese
     assert other.get("/gov/audit/edit/?id=1").status_code in (302, 404)
     assert other.post("/gov/audit/delete/", data={"id": "1"}).status_code in (302, 400, 404)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) >= 1
     r = other.get("/gov/audit/export/csv/")
-    assert r.status_code == 200 and "institution_created" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "创建医疗机构" in r.get_data(as_text=True)
 
 
 def test_registry_lists_run_no_count_and_no_contains_search(client, make, login_as, app):
