@@ -13,9 +13,13 @@ fi
 if ! command -v fc-list >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi wqy; then
     need+=(fonts-wqy-microhei)
 fi
+# pdftotext (with the CJK maps of poppler-data) lets the printing tests read the Chinese text
+if ! command -v pdftotext >/dev/null 2>&1 || [ ! -d /usr/share/poppler/cMap ]; then
+    need+=(poppler-utils poppler-data)
+fi
 
 if [ "${#need[@]}" -eq 0 ]; then
-    echo "install_ci_deps: chromium and fonts-wqy-microhei already present"
+    echo "install_ci_deps: chromium, fonts-wqy-microhei and poppler-utils already present"
     exit 0
 fi
 
