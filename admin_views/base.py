@@ -89,6 +89,30 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
         return f"{self.endpoint}_{time.strftime('%Y%m%d_%H%M%S')}.{export_type}"
 
 
+def password_change_page(render):
+    """安全设置 of both consoles: change the own password (ends the other sessions).
+    `render(errors=…)` draws the console's own page."""
+    from flask import flash, redirect, request, session, url_for
+
+    from services import DomainError
+    from services.console_account import change_password
+    from web.auth import current_actor
+    errors = {}
+    if request.method == "POST":
+        try:
+            change_password(current_actor(), current_user._get_current_object(),
+                            request.form.get("old_password", ""),
+                            request.form.get("new_password", ""),
+                            request.form.get("confirm_password", ""),
+                            keep_token=session.get("_user_id"))
+        except DomainError as exc:
+            errors[exc.field or "old_password"] = exc.message
+        else:
+            flash("密码已修改；您在其他浏览器上的登录已全部退出。", "success")
+            return redirect(url_for(".index"))
+    return render(errors=errors)
+
+
 def tenant_institution_id() -> int:
     uid = getattr(current_user, "institution_id", None)
     if not uid:
@@ -101,5 +125,5 @@ def current_nonce():
 
 
 __all__ = ["SecureAdminForm", "ConsoleAccessMixin", "ConsoleIndexView",
-           "ScopedModelView", "tenant_institution_id", "current_nonce", "db", "BaseView",
+           "ScopedModelView", "password_change_page", "tenant_institution_id", "current_nonce", "db", "BaseView",
            "expose"]

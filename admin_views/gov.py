@@ -37,7 +37,7 @@ from services import audit_labels
 from web.auth import current_actor
 
 from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView,
-                   SecureAdminForm, expose)
+                   SecureAdminForm, expose, password_change_page)
 
 REVIEWER = (ConsoleRole.REVIEWER,)
 SYSADMIN = (ConsoleRole.SYSADMIN,)
@@ -59,8 +59,7 @@ def jurisdiction_prefix() -> str:
 
 
 def in_jurisdiction(column):
-    prefix = jurisdiction_prefix()
-    return sa.true() if not prefix else column.like(prefix + "%")
+    return reg_service.code_range(column, jurisdiction_prefix())
 
 
 def authorities_in_jurisdiction():
@@ -1030,7 +1029,7 @@ class AuditLogView(GovModelView):
         return query.filter(sa.or_(
             AuditLog.authority_id.in_(authorities_in_jurisdiction()),
             AuditLog.institution_id.in_(sa.select(Institution.id).where(
-                Institution.region_code.like(prefix + "%")))))
+                reg_service.code_range(Institution.region_code, prefix)))))
 
     def get_export_name(self, export_type="csv"):
         return super().get_export_name(export_type)
@@ -1246,25 +1245,8 @@ class GovSecurityView(GovMixin, ConsoleAccessMixin, BaseView):
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
-        from flask import flash, redirect, request, session, url_for
-
-        from services import DomainError
-        from services.console_account import change_password
-        from web.auth import current_actor
-        errors = {}
-        if request.method == "POST":
-            try:
-                change_password(current_actor(), current_user._get_current_object(),
-                                request.form.get("old_password", ""),
-                                request.form.get("new_password", ""),
-                                request.form.get("confirm_password", ""),
-                                keep_token=session.get("_user_id"))
-            except DomainError as exc:
-                errors[exc.field or "old_password"] = exc.message
-            else:
-                flash("密码已修改；您在其他浏览器上的登录已全部退出。", "success")
-                return redirect(url_for(".index"))
-        return self.render("admin/console_security.html", errors=errors)
+        return password_change_page(
+            lambda **kw: self.render("admin/console_security.html", **kw))
 
 
 def build_gov_admin(app) -> Admin:

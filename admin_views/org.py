@@ -30,7 +30,7 @@ from services import DomainError, audit
 from web.auth import current_actor
 
 from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView, expose,
-                   tenant_institution_id)
+                   password_change_page, tenant_institution_id)
 
 ROLES = (ConsoleRole.INSTITUTION_ADMIN,)
 PAGE_SIZE = 50
@@ -993,21 +993,7 @@ class SecurityView(OrgPage):
 
     @expose("/", methods=["GET", "POST"])
     def index(self):
-        from services.console_account import change_password
-        errors = {}
-        if request.method == "POST":
-            try:
-                change_password(current_actor(), current_user._get_current_object(),
-                                request.form.get("old_password", ""),
-                                request.form.get("new_password", ""),
-                                request.form.get("confirm_password", ""),
-                                keep_token=session.get("_user_id"))
-            except DomainError as exc:
-                errors[exc.field or "old_password"] = exc.message
-            else:
-                flash("密码已修改；您在其他浏览器上的登录已全部退出。", "success")
-                return redirect(url_for(".index"))
-        return self.render_page("security.html", errors=errors)
+        return password_change_page(lambda **kw: self.render_page("security.html", **kw))
 
 
 # ====================================================================== 综合 / 统计 / 客服
