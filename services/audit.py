@@ -1,4 +1,6 @@
 """The append-only audit log: one row per state change, login, denial and identity reveal."""
+import sqlalchemy as sa
+
 from models import db
 from models.audit import AuditLog
 
@@ -24,3 +26,17 @@ def record(actor: Actor | None, action: str, obj=None, *, before=None, after=Non
     )
     db.session.add(row)
     return row
+
+
+class AuditLogImmutable(RuntimeError):
+    """Raised when application code tries to change or delete an audit row."""
+
+
+def _refuse_change(mapper, connection, target):  # noqa: ARG001 — SQLAlchemy event signature
+    raise AuditLogImmutable("审计日志只能追加，不能修改或删除。")
+
+
+# Append-only guard: any ORM UPDATE/DELETE of an AuditLog row fails before SQL is emitted.
+if not sa.event.contains(AuditLog, "before_update", _refuse_change):
+    sa.event.listen(AuditLog, "before_update", _refuse_change)
+    sa.event.listen(AuditLog, "before_delete", _refuse_change)
