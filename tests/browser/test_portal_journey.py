@@ -108,7 +108,10 @@ def test_physician_journey(page, live_server, make, outbox, tmp_path):
     page.get_by_label("点击上传您的相片").set_input_files(str(_photo(tmp_path)))
     page.get_by_role("button", name="上传相片").click()
     assert has(page, "相片上传成功", "待审核")
-    assert page.locator("img[alt$='上传的相片']").evaluate("img => img.naturalWidth") == 354
+    photo = page.locator("img[alt$='上传的相片']")
+    # wait until the browser has loaded the image, then check it decodes at 354 px wide
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+    assert photo.evaluate("img => img.naturalWidth") == 354
     # P9 学历 change
     page.get_by_role("link", name="信息修改").click()
     page.get_by_label("学历").select_option(label="大学本科毕业")
