@@ -32,8 +32,19 @@ def code_in(prefix: str, code: str | None) -> bool:
     return bool(code) and code.startswith(prefix)
 
 
+def code_range(column, prefix: str):
+    """Index-friendly `column LIKE 'prefix%'` for region codes (6-digit strings): the range
+    [prefix, prefix with its last digit + 1), e.g. '14' -> code >= '14' AND code < '15'.
+    SQLite's LIKE never uses an index and PostgreSQL's only with C collation; a range always
+    does. ('19' -> '1:' is right too: ':' follows '9'.)"""
+    if not prefix:
+        return sa.true()
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return sa.and_(column >= prefix, column < upper)
+
+
 def in_prefix(column, prefix: str):
-    return sa.true() if not prefix else column.like(prefix + "%")
+    return code_range(column, prefix)
 
 
 def registration_in_jurisdiction(prefix: str):
@@ -43,8 +54,9 @@ def registration_in_jurisdiction(prefix: str):
     its institution, so the location test is exact for codes at or below the prefix level."""
     if not prefix:
         return sa.true()
-    inst_ids = sa.select(Institution.id).where(Institution.region_code.like(prefix + "%"))
-    return sa.or_(Registration.location_code.like(prefix + "%"),
+    inst_ids = sa.select(Institution.id).where(code_range(Institution.region_code, prefix))
+    # both arms are indexed columns of registration: SQLite MULTI-INDEX OR / PG BitmapOr
+    return sa.or_(code_range(Registration.location_code, prefix),
                   Registration.institution_id.in_(inst_ids))
 
 
@@ -53,7 +65,7 @@ def person_in_jurisdiction(prefix: str):
     it (the masked copy keeps the 6-digit area code, so nothing is decrypted)."""
     if not prefix:
         return sa.true()
-    return sa.or_(Person.id_number_masked.like(prefix + "%"),
+    return sa.or_(code_range(Person.id_number_masked, prefix),
                   Person.id.in_(sa.select(Registration.person_id).where(
                       registration_in_jurisdiction(prefix))))
 
@@ -249,5 +261,5 @@ def county_regions(prefix: str) -> list[Region]:
     from models.enums import RegionLevel
     q = sa.select(Region).where(Region.level == RegionLevel.COUNTY)
     if prefix:
-        q = q.where(Region.code.like(prefix + "%"))
+        q = q.where(code_range(Region.code, prefix))
     return list(db.session.scalars(q.order_by(Region.code)))
