@@ -70,8 +70,10 @@ def test_institution_admin_journey(app, page, live_server, outbox):
     row.get_by_role("link", name="审核").click()
     body = page.locator("body").inner_text()
     assert "学历请求变更为" in body and "该医师上传的个人相片" in body
-    assert page.get_by_role("img", name="该医师上传的个人相片").evaluate(
-        "img => img.naturalWidth") == 354
+    photo = page.get_by_role("img", name="该医师上传的个人相片")
+    # wait until the browser has loaded the image, then check it decodes at 354 px wide
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle())
+    assert photo.evaluate("img => img.naturalWidth") == 354
     page.get_by_label("修改医生所在科室").select_option(label="呼吸科")
     page.get_by_role("button", name="保存").click()
     page.get_by_role("button", name="审核通过").click()
