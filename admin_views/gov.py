@@ -582,8 +582,9 @@ class ImportView(GovMixin, ConsoleAccessMixin, BaseView):
     """数据导入: upload, progress, error report. Jobs are this authority's only."""
 
     def _job(self, job_id):
-        job = db.session.get(ImportJob, job_id)
-        if job is None or job.authority_id != current_user.authority_id:
+        job = db.session.scalar(sa.select(ImportJob).where(
+            ImportJob.id == job_id, ImportJob.authority_id == current_user.authority_id))
+        if job is None:
             abort(404)
         return job
 
@@ -1092,7 +1093,8 @@ class AuthorityView(GovModelView):
                                                    if row is None or a.id != row.id]
         if form.validate_on_submit():
             level = AuthorityLevel(form.level.data)
-            region = db.session.get(Region, form.region_code.data)
+            # reference data (not a tenant row); the jurisdiction check follows
+            region = db.session.scalar(sa.select(Region).where(Region.code == form.region_code.data))
             error = None
             if level == AuthorityLevel.NATIONAL:
                 error = ("level", "不能在此设置国家级机关。")
