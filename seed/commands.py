@@ -18,7 +18,7 @@ outbox_cli = AppGroup("outbox", help="消息发件箱。")
 def seed_reference():
     """加载参考数据（行政区划、执业范围、诊疗科目等），可重复执行。"""
     from .reference import load_reference
-    db.create_all()
+    ensure_schema()
     counts = load_reference()
     click.echo("参考数据已加载：" + "，".join(f"{k} 新增 {v}" for k, v in counts.items()))
 
@@ -37,7 +37,7 @@ def seed_demo():
 def seed_scale(physicians, institutions, batch):
     """生成大规模合成注册库（批量插入）。"""
     from .scale import build_scale
-    db.create_all()
+    ensure_schema()
     build_scale(physicians=physicians, institutions=institutions, batch=batch, echo=click.echo)
 
 
@@ -55,6 +55,17 @@ def outbox_deliver(loop, interval):
         time.sleep(interval)
 
 
+def ensure_schema() -> None:
+    """Bring the database to the newest migration (a new database is built by the
+    migrations, exactly as in production); a database made by create_all() before the
+    migrations existed is stamped instead of rebuilt."""
+    from flask_migrate import stamp, upgrade
+    tables = set(sa.inspect(db.engine).get_table_names())
+    if tables and "alembic_version" not in tables:
+        stamp()
+    upgrade()
+
+
 def demo_json_path() -> Path:
     return Path(current_app.instance_path) / "demo.json"
 
@@ -63,7 +74,7 @@ def ensure_demo_data() -> dict:
     """Create tables, reference data and demo data if missing; write demo.json."""
     from .demo import load_demo
     from .reference import load_reference
-    db.create_all()
+    ensure_schema()
     load_reference()
     info = load_demo()
     # each surface adds its own demo rows (FAQ, applications, …) in a seed/demo_<area>.py
@@ -119,4 +130,4 @@ def register_commands(app):
     app.cli.add_command(outbox_cli)
 
 
-__all__ = ["register_commands", "ensure_demo_data", "print_demo_accounts", "sa"]
+__all__ = ["register_commands", "ensure_demo_data", "ensure_schema", "print_demo_accounts"]
