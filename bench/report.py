@@ -45,12 +45,12 @@ def markdown(r: dict) -> str:
             f"{_f(s.get('p95'))} | {_f(e.get('stock_over_ours_p50'))} | "
             f"{'yes' if e.get('meets_target') else 'NO'} |")
     lines += ["", "## Throughput (gunicorn, 2 sync workers, loopback, Python load client)", "",
-              "| what | req/s | requests | codes | client p50 | client p95 | threads |",
-              "|---|---:|---:|---|---:|---:|---:|"]
+              "| what | req/s | requests | codes | client p50 | client p95 | threads | worker RSS MB (target < 300) |",
+              "|---|---:|---:|---|---:|---:|---:|---:|"]
     for t in r.get("throughput", []):
         lines.append(f"| {t['label']} | {_f(t['req_per_s'])} | {t['requests']} | "
                      f"{t['codes']} | {_f(t['client_p50'])} | {_f(t['client_p95'])} | "
-                     f"{t['threads']} |")
+                     f"{t['threads']} | {_f(t.get('worker_rss_mb'))} |")
     lines += ["", "## Actions", ""]
     for a in r.get("actions", []):
         lines.append("- " + ", ".join(f"{k}: {_f(v, 3) if isinstance(v, float) else v}"

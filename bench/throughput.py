@@ -96,6 +96,23 @@ def load(port: int, path: str, cookie: str | None, threads=4, max_requests=2000,
             "client_p50": pct(lat, 50), "client_p95": pct(lat, 95), "threads": threads}
 
 
+def worker_rss_mb(master_pid: int) -> float | None:
+    """Largest resident set size (MB) among the gunicorn master's worker processes."""
+    sizes = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != master_pid:  # field 4 of /proc/PID/stat: the parent pid
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return max(sizes) if sizes else None
+
+
 def run_throughput(app, url, instance, info, args, log) -> list[dict]:
     env = bench_env(url, instance)
     out = []
@@ -124,12 +141,13 @@ def run_throughput(app, url, instance, info, args, log) -> list[dict]:
         try:
             res = load(port, path, ck, threads=args.threads, max_requests=args.max_requests,
                        max_seconds=args.max_seconds)
+            res["worker_rss_mb"] = worker_rss_mb(proc.pid)  # after the load: the peak we hold
         finally:
             stop(proc)
         res.update({"label": label, "path": path, "app": spec, "workers": 2})
         if label.startswith("ours: /gov"):
             res["target_req_per_s"] = 150
         log(f"   {res['req_per_s']:.1f} req/s ({res['codes']}), client p50 "
-            f"{res['client_p50']:.1f} ms")
+            f"{res['client_p50']:.1f} ms, worker RSS {res['worker_rss_mb'] or 0:.0f} MB")
         out.append(res)
     return out
