@@ -1,4 +1,5 @@
 """Login, second factor and logout of the two consoles (/org/login, /gov/login)."""
+import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_login import current_user
@@ -7,8 +8,8 @@ from forms.auth import ConsoleLoginForm, LoginCodeForm
 from models import db
 from models.account import ConsoleUser
 from services import DomainError
-from services.auth import (authenticate_console, is_trusted_device, send_console_login_code,
-                           verify_console_login_code)
+from services.auth import (CONSOLE_AREAS, authenticate_console, is_trusted_device,
+                           send_console_login_code, verify_console_login_code)
 from web.auth import client_ip, sign_in, sign_out
 from web.common import check_captcha
 
@@ -78,8 +79,11 @@ def _verify(area):
     uid = session.get("pending_console_user")
     if not uid or session.get("pending_area") != area:
         return redirect(url_for(f"console_auth.{area}_login"))
-    user = db.session.get(ConsoleUser, uid)
-    if user is None or not user.active:
+    # the pending account must belong to this console (same rule as the password step)
+    user = db.session.scalar(sa.select(ConsoleUser).where(
+        ConsoleUser.id == uid, ConsoleUser.role.in_(CONSOLE_AREAS[area]),
+        ConsoleUser.active.is_(True)))
+    if user is None:
         abort(404)
     form = LoginCodeForm()
     if request.method == "POST" and request.form.get("resend"):

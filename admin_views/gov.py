@@ -128,6 +128,20 @@ class GovModelView(GovMixin, ScopedModelView):
                            submit_label=submit_label, note=note, error=error,
                            cancel_url=cancel or url_for(".index_view"))
 
+    def _post_action(self, fn, ok):
+        """A POST button on a detail page: CSRF-checked, row loaded through the scope,
+        the service's Chinese message flashed, back to the detail page."""
+        if not SecureAdminForm().validate_on_submit():
+            abort(400)
+        obj = self._one_or_404()
+        try:
+            fn(obj)
+        except DomainError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(ok(obj), "success")
+        return redirect(url_for(".details_view", id=obj.id))
+
     def _one_or_404(self):
         obj = self.get_one(request.args.get("id") or request.form.get("id"))
         if obj is None:
@@ -280,21 +294,6 @@ class InstitutionView(GovModelView):
                 return redirect(url_for(".details_view", id=inst.id))
         return self.render_form("修改机构信息", form, "保存",
                                 cancel=url_for(".details_view", id=inst.id))
-
-    def _post_action(self, fn, ok):
-        if request.method != "POST":
-            abort(405)
-        form = SecureAdminForm()
-        if not form.validate_on_submit():
-            abort(400)
-        obj = self._one_or_404()
-        try:
-            fn(obj)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(ok(obj), "success")
-        return redirect(url_for(".details_view", id=obj.id))
 
     @expose("/reset-password/", methods=("POST",))
     def reset_password(self):
@@ -1215,26 +1214,15 @@ class AccountView(GovModelView):
         return self.render_form("新建审批端账户", form, "创建账户",
                                 note="系统管理员、审批人员和审计人员的权限相互分离。")
 
-    def _post(self, fn, ok):
-        if not SecureAdminForm().validate_on_submit():
-            abort(400)
-        user = self._one_or_404()
-        try:
-            fn(user)
-        except DomainError as exc:
-            flash(exc.message, "error")
-        else:
-            flash(ok(user), "success")
-        return redirect(url_for(".details_view", id=user.id))
-
     @expose("/reset-password/", methods=("POST",))
     def reset_password(self):
-        return self._post(lambda u: accounts.reset_commission_password(current_actor(), u),
-                          lambda u: f"已重置 {u.username} 的密码，新密码已通过短信发送。")
+        return self._post_action(
+            lambda u: accounts.reset_commission_password(current_actor(), u),
+            lambda u: f"已重置 {u.username} 的密码，新密码已通过短信发送。")
 
     @expose("/toggle/", methods=("POST",))
     def toggle(self):
-        return self._post(
+        return self._post_action(
             lambda u: accounts.set_commission_account_active(current_actor(), u, not u.active),
             lambda u: f"账户 {u.username} 已{'启用' if u.active else '停用'}。")
 

@@ -19,6 +19,26 @@ def login_client(app, client, user):
     return token
 
 
+def fresh_database_url(tag: str) -> str:
+    """An empty database for tests that build their own schema (migrations): a new SQLite
+    file, or a PostgreSQL database `<name>_<tag>_<worker>` next to TEST_DATABASE_URL."""
+    import os
+    import tempfile
+
+    import sqlalchemy as sa
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'regsys-{tag}-')) / 'db.sqlite3'}"
+    url = sa.make_url(base).set(drivername="postgresql+psycopg")
+    name = f"{url.database}_{tag}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 def csrf_token(html: str) -> str:
     m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
         re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)

@@ -1,32 +1,17 @@
 """Migrations build the schema the models describe (no pending autogenerate diff), and
 upgrading keeps rows."""
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-
-def _fresh_database_url() -> str:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='regsys-mig-')) / 'mig.sqlite3'}"
-    url = sa.make_url(base).set(drivername="postgresql+psycopg")
-    name = f"{url.database}_mig_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+from tests.helpers import fresh_database_url
 
 
 @pytest.fixture()
 def migrated_app():
     from app import create_app
     from tests.conftest import make_test_config
-    application = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=_fresh_database_url()))
+    application = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=fresh_database_url("mig")))
     yield application
     from models import db
     with application.app_context():

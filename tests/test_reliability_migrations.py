@@ -6,26 +6,11 @@ pointing at the parent rows), then the database is upgraded to head and every ro
 be there with its values. With one revision this is a no-op upgrade; it becomes a real test as
 soon as a second migration exists."""
 import datetime as dt
-import os
-import tempfile
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-
-def _fresh_database_url() -> str:
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='regsys-relmig-')) / 'm.sqlite3'}"
-    url = sa.make_url(base).set(drivername="postgresql+psycopg")
-    name = f"{url.database}_relmig_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+from tests.helpers import fresh_database_url
 
 
 @pytest.fixture()
@@ -33,7 +18,7 @@ def fresh_app():
     from app import create_app
     from models import db
     from tests.conftest import make_test_config
-    application = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=_fresh_database_url()))
+    application = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=fresh_database_url("relmig")))
     yield application
     with application.app_context():
         db.session.remove()
