@@ -10,6 +10,8 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from tests.helpers import fresh_database_url
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_TABLES = {"region", "practice_scope", "treatment_subject", "reference_item", "holiday"}
 _CONFIG = None
@@ -23,20 +25,6 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def _postgres_url(base_url: str) -> str:
-    """A private database per xdist worker on the TEST_DATABASE_URL server, created fresh."""
-    url = sa.make_url(base_url)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    name = f"{url.database}_{_worker()}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 def make_test_config(**overrides) -> dict:
     """The configuration every app in this worker uses (browser live servers included),
     so they all share one database."""
@@ -44,7 +32,7 @@ def make_test_config(**overrides) -> dict:
     if _CONFIG is None:
         instance = Path(tempfile.mkdtemp(prefix=f"regsys-test-{_worker()}-"))
         base = os.environ.get("TEST_DATABASE_URL")
-        uri = _postgres_url(base) if base else f"sqlite:///{instance / 'test.sqlite3'}"
+        uri = fresh_database_url() if base else f"sqlite:///{instance / 'test.sqlite3'}"
         _CONFIG = {
             "INSTANCE_PATH": str(instance),
             "SQLALCHEMY_DATABASE_URI": uri,

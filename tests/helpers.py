@@ -19,9 +19,9 @@ def login_client(app, client, user):
     return token
 
 
-def fresh_database_url(tag: str) -> str:
-    """An empty database for tests that build their own schema (migrations): a new SQLite
-    file, or a PostgreSQL database `<name>_<tag>_<worker>` next to TEST_DATABASE_URL."""
+def fresh_database_url(tag: str = "") -> str:
+    """An empty database: a new SQLite file, or a PostgreSQL database
+    `<name>[_<tag>]_<worker>` next to TEST_DATABASE_URL (dropped first if it exists)."""
     import os
     import tempfile
 
@@ -30,7 +30,8 @@ def fresh_database_url(tag: str) -> str:
     if not base:
         return f"sqlite:///{Path(tempfile.mkdtemp(prefix=f'regsys-{tag}-')) / 'db.sqlite3'}"
     url = sa.make_url(base).set(drivername="postgresql+psycopg")
-    name = f"{url.database}_{tag}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    name = "_".join(filter(None, [url.database, tag,
+                                  os.environ.get("PYTEST_XDIST_WORKER", "main")]))
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
