@@ -76,15 +76,28 @@ def app():
         shutil.rmtree(application.instance_path, ignore_errors=True)
 
 
-def _empty_tables(db):
+def _empty_tables(db, attempts: int = 5):
+    """Empty every non-reference table. On PostgreSQL a browser test's live server may still
+    be answering a last request (an image, a late fetch) while TRUNCATE takes its locks
+    table by table; the server then reports a deadlock and we simply try again."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
     tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(t.delete())
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    names = ", ".join(f'"{t.name}"' for t in tables)
+                    conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                else:
+                    for t in tables:
+                        conn.execute(t.delete())
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture(autouse=True)
