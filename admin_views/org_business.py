@@ -176,7 +176,8 @@ def register(admin):
 
         @expose("/", methods=["GET", "POST"])
         def index(self):
-            inst = db.session.get(Institution, tenant_institution_id())
+            inst = db.session.scalar(sa.select(Institution).where(
+                Institution.id == tenant_institution_id()))  # this console's own institution
             error = None
             if request.method == "POST":
                 try:
@@ -226,7 +227,8 @@ def register(admin):
                 abort(404)
             error = None
             if request.method == "POST":
-                inst = db.session.get(Institution, tenant_institution_id())
+                inst = db.session.scalar(sa.select(Institution).where(
+                Institution.id == tenant_institution_id()))  # this console's own institution
                 try:
                     svc.submit_application(current_actor(), inst, self.app_type,
                                            {"registration_id": reg.id,
