@@ -389,7 +389,8 @@ class QualificationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
     def scope(self, query):
         if self._national_lookup():
             return query
-        return query.filter(reg_service.person_in_jurisdiction(jurisdiction_prefix()))
+        return query.filter(reg_service.person_id_in_jurisdiction(Qualification.person_id,
+                                                                  jurisdiction_prefix()))
 
     def get_query(self):
         return super().get_query().join(Qualification.person).options(
@@ -527,8 +528,7 @@ class AssessmentView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
         prefix = jurisdiction_prefix()
         if not prefix:  # national: everything (an IN over every person would be a full scan)
             return query
-        return query.filter(Assessment.person_id.in_(sa.select(Person.id).where(
-            reg_service.person_in_jurisdiction(prefix))))
+        return query.filter(reg_service.person_id_in_jurisdiction(Assessment.person_id, prefix))
 
     def get_query(self):
         return super().get_query().join(Assessment.person).options(
@@ -561,8 +561,7 @@ class CreditView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
             return query
         return query.filter(sa.or_(
             CreditRecord.authority_id.in_(authorities_in_jurisdiction()),
-            CreditRecord.person_id.in_(sa.select(Person.id).where(
-                reg_service.person_in_jurisdiction(prefix)))))
+            reg_service.person_id_in_jurisdiction(CreditRecord.person_id, prefix)))
 
     def get_query(self):
         return super().get_query().join(CreditRecord.person).options(

@@ -23,6 +23,7 @@ from models.enums import (AccountState, ApplicationStatus, ApplicationType, Asse
                           QualificationKind, RegionLevel, RegistrationStatus, UserKind,
                           VerificationOutcome)
 from models.reference import PracticeScope, Region
+from models.registry import jurisdiction_codes
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国红玉萍飞鹏辉晓燕丹"
@@ -254,7 +255,8 @@ class Loader:
         wr = Writer(conn, md["registration"], ["id", "person_id", "qualification_id", "level",
                                               "category", "location_code", "institution_id",
                                               "authority_id", "approved_on", "status",
-                                              "department_id", "created_at"], self.batch,
+                                              "department_id", "created_at", "province_code",
+                                              "city_code", "county_code"], self.batch,
                     parents=(wp, wq))
         ws = Writer(conn, md["registration_scope"], ["registration_id", "scope_code"],
                     self.batch, parents=(wr,))
@@ -314,7 +316,8 @@ class Loader:
             location = county[:2] + "0000" if level == PhysicianLevel.PHYSICIAN else county
             dept = departments[pid % len(departments)] if departments else None
             wr.add(pid, pid, pid, level, cat, location, iid, auth,
-                   EPOCH + dt.timedelta(days=18000 + pid % 9000), status, dept, now)
+                   EPOCH + dt.timedelta(days=18000 + pid % 9000), status, dept, now,
+                   *jurisdiction_codes(county))
             scopes = self.scopes[cat]
             ws.add(pid, scopes[pid % len(scopes)])
             if pid % 2 == 0:  # 定期考核 for half the register

@@ -32,7 +32,8 @@ from models.identity import encrypt_id_number, id_blind_index, mask_id_number
 from models.institution import (Authority, Department, Institution, InstitutionAuthority,
                                 department_subject, utcnow)
 from models.reference import Region, TreatmentSubject
-from models.registry import Person, Qualification, Registration, registration_scope
+from models.registry import (Person, Qualification, Registration, jurisdiction_codes,
+                             registration_scope)
 
 SEED = 20261126
 NATIONAL = "国家卫生健康委员会"
@@ -325,6 +326,8 @@ def build_scale(physicians, institutions, batch, echo):
                 "status_changed_on": None if status == RegistrationStatus.VALID else
                 max(approved, min(approved + dt.timedelta(days=365), today)),
                 "status_reason_code": reason,
+                **dict(zip(("province_code", "city_code", "county_code"),
+                           jurisdiction_codes(county))),
                 "created_at": now})
             specs.append((n, idn, name, inst_id, status, SCOPES[cat][n % len(SCOPES[cat])]))
         person_ids = _insert(person_t, persons)

@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
 
 from models import db
 from models.enums import (AuthorityLevel, DirectBusinessKind, Gender, PhysicianCategory,
@@ -48,26 +49,44 @@ def in_prefix(column, prefix: str):
 
 
 def registration_in_jurisdiction(prefix: str):
-    """A registration whose 执业地点 or 主要执业机构 lies in the jurisdiction.
-
-    A provincial location code (e.g. 140000) belongs to a municipal jurisdiction only through
-    its institution, so the location test is exact for codes at or below the prefix level."""
+    """A registration whose 主要执业机构 lies in the jurisdiction: an equality on the stored
+    province / city / county code, so a commission's list is one index range in id order."""
     if not prefix:
         return sa.true()
-    inst_ids = sa.select(Institution.id).where(code_range(Institution.region_code, prefix))
-    # both arms are indexed columns of registration: SQLite MULTI-INDEX OR / PG BitmapOr
-    return sa.or_(code_range(Registration.location_code, prefix),
-                  Registration.institution_id.in_(inst_ids))
+    return _registration_in(Registration, prefix)
 
 
 def person_in_jurisdiction(prefix: str):
     """Persons with a registration in the jurisdiction, or whose 身份证号 area code lies in
     it (the masked copy keeps the 6-digit area code, so nothing is decrypted)."""
+    return person_id_in_jurisdiction(Person.id, prefix)
+
+
+def person_id_in_jurisdiction(person_id, prefix: str):
+    """The same test for a row that carries a person id (资格, 考核, 信用 …).
+
+    A county is small: its persons are collected from two indexes. A province or city holds
+    a large share of the register, so a list walks its own id index newest first and probes
+    each row's person (two index lookups) until the page is full — never the whole province."""
     if not prefix:
         return sa.true()
-    return sa.or_(code_range(Person.id_number_masked, prefix),
-                  Person.id.in_(sa.select(Registration.person_id).where(
-                      registration_in_jurisdiction(prefix))))
+    in_registry = registration_in_jurisdiction(prefix)
+    if len(prefix) >= 6:
+        return sa.or_(
+            person_id.in_(sa.select(Registration.person_id).where(in_registry)),
+            person_id.in_(sa.select(Person.id).where(code_range(Person.id_number_masked, prefix))))
+    someone = sa.orm.aliased(Person)
+    registered = sa.orm.aliased(Registration)
+    return sa.exists().where(
+        someone.id == person_id,
+        sa.or_(code_range(someone.id_number_masked, prefix),
+               sa.exists().where(registered.person_id == someone.id,
+                                 _registration_in(registered, prefix))))
+
+
+def _registration_in(reg, prefix: str):
+    column = {2: reg.province_code, 4: reg.city_code}.get(len(prefix), reg.county_code)
+    return column == prefix
 
 
 def person_visible(prefix: str, person: Person) -> bool:

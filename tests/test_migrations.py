@@ -49,3 +49,50 @@ def test_upgrade_then_reference_seed_and_downgrade_roundtrip(migrated_app):
         db.session.remove()
         downgrade(revision="base")
         assert "region" not in sa.inspect(db.engine).get_table_names()
+
+
+def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_app):
+    """A register made before the jurisdiction columns existed gets them from each
+    registration's 主要执业机构 (140105 → 14 / 1401 / 140105) when upgraded."""
+    from flask_migrate import upgrade
+
+    from models import db
+    with migrated_app.app_context():
+        upgrade(revision="dce1cb3186fd")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO region (code, name, full_name, level, parent_code, "
+                "electronic_registration) VALUES "
+                "('140000', '山西省', '山西省', 'province', NULL, true), "
+                "('140100', '太原市', '山西省太原市', 'city', '140000', true), "
+                "('140105', '小店区', '山西省太原市小店区', 'county', '140100', true)"))
+            conn.execute(sa.text(
+                "INSERT INTO authority (id, name, level, region_code, is_tcm, active) "
+                "VALUES (1, '山西省卫生健康委员会', 'province', '140000', false, true)"))
+            conn.execute(sa.text(
+                "INSERT INTO institution (id, name, license_no, region_code, address, "
+                "licensing_authority_id, responsible_person, reserved_phone, is_military, active,"
+                " created_at) VALUES (1, '小店区医院', 'L1', '140105', '', 1, '', '', false, true,"
+                " '2020-01-01'), (2, '山西省直属医院', 'L2', '140000', '', 1, '', '', false, true,"
+                " '2020-01-01')"))
+            conn.execute(sa.text(
+                "INSERT INTO person (id, name, gender, birth_date, ethnicity_code, is_military, "
+                "id_number_enc, id_number_hash, id_number_masked, created_at) VALUES "
+                "(1, '张三', '1', '1980-01-01', '01', false, 'x', 'h1', '140105********0011',"
+                " '2020-01-01')"))
+            conn.execute(sa.text(
+                "INSERT INTO qualification (id, person_id, code, level, category, year, school, "
+                "major, issuing_authority, kind, created_at) VALUES "
+                "(1, 1, 'Q1', '1', '1', 2000, '山西医科大学', '临床医学', '卫生部', 'new', "
+                "'2020-01-01')"))
+            conn.execute(sa.text(
+                "INSERT INTO registration (id, person_id, qualification_id, level, category, "
+                "location_code, institution_id, authority_id, approved_on, status, created_at) "
+                "VALUES (1, 1, 1, '1', '1', '140000', 1, 1, '2020-01-01', 'valid', '2020-01-01'),"
+                " (2, 1, 1, '1', '1', '140100', 2, 1, '2020-01-01', 'cancelled', '2020-01-01')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT id, province_code, city_code, county_code FROM registration ORDER BY id"
+            )).all()
+        assert [tuple(r) for r in rows] == [(1, "14", "1401", "140105"), (2, "14", None, None)]
