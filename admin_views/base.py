@@ -6,6 +6,8 @@ Tenant scoping rule (see ARCHITECTURE.md): every ModelView filters rows in `scop
 loaders and bulk actions must load through `scoped_query()` too."""
 import time
 
+import sqlalchemy as sa
+
 from flask import abort, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
@@ -89,6 +91,59 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
         return f"{self.endpoint}_{time.strftime('%Y%m%d_%H%M%S')}.{export_type}"
 
 
+class KeysetPagerMixin:
+    """Deep pages of the national lists by key instead of OFFSET.
+
+    The lists run newest first (id descending) without a count. The pager's links carry the id
+    of the last row shown (`after`) or of the first (`before`), so the next page is read
+    straight from the index — as cheap at page 100,000 as at page 1. A page number typed into
+    the URL without a key is served by OFFSET only up to `max_offset_page`; beyond it the list
+    asks for the pager or a search instead of reading millions of rows to skip them."""
+
+    keyset_pager = True
+    max_offset_page = 500
+
+    def keyset_active(self) -> bool:
+        return (bool(self.simple_list_pager) and not request.args.get("sort")
+                and self.column_default_sort == ("id", True))
+
+    @staticmethod
+    def _cursor(name):
+        value = request.args.get(name, "")
+        return int(value) if value.isdigit() and len(value) <= 18 else None
+
+    def _apply_pagination(self, query, page, page_size):
+        if page_size is None:
+            page_size = self.page_size
+        if self.keyset_active():
+            after, before = self._cursor("after"), self._cursor("before")
+            if after is not None:
+                return query.filter(self.model.id < after).limit(page_size)
+            if before is not None:
+                return query.filter(self.model.id > before).order_by(None).order_by(
+                    self.model.id.asc()).limit(page_size)
+            if page and page > self.max_offset_page:
+                from flask import flash
+                flash(f"列表只能直接跳转到第 {self.max_offset_page + 1} 页以内；"
+                      "请用“下一页”逐页翻看，或输入姓名、身份证号、证书编码查询。", "warning")
+                return query.filter(sa.false()).limit(page_size)
+        return super()._apply_pagination(query, page, page_size)
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        if self.keyset_active() and self._cursor("after") is None \
+                and self._cursor("before") is not None and isinstance(rows, list):
+            rows.reverse()  # read oldest-first above the key; shown newest first
+        return count, rows
+
+    def keyset_url(self, page: int, **cursor) -> str:
+        args = {k: v for k, v in request.args.items() if k not in ("page", "after", "before")}
+        if page > 0:
+            args["page"] = page
+            args.update(cursor)
+        return url_for(".index_view", **args)
+
+
 def password_change_page(render):
     """安全设置 of both consoles: change the own password (ends the other sessions).
     `render(errors=…)` draws the console's own page."""
@@ -125,5 +180,5 @@ def current_nonce():
 
 
 __all__ = ["SecureAdminForm", "ConsoleAccessMixin", "ConsoleIndexView",
-           "ScopedModelView", "password_change_page", "tenant_institution_id", "current_nonce", "db", "BaseView",
+           "ScopedModelView", "KeysetPagerMixin", "password_change_page", "tenant_institution_id", "current_nonce", "db", "BaseView",
            "expose"]

@@ -36,7 +36,7 @@ from services.support import answer_question
 from services import audit_labels
 from web.auth import current_actor
 
-from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView,
+from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, KeysetPagerMixin, ScopedModelView,
                    SecureAdminForm, expose, password_change_page)
 
 REVIEWER = (ConsoleRole.REVIEWER,)
@@ -110,7 +110,7 @@ class GovIndexView(GovMixin, ConsoleIndexView):
         return data
 
 
-class GovModelView(GovMixin, ScopedModelView):
+class GovModelView(GovMixin, KeysetPagerMixin, ScopedModelView):
     """Shared bits: our list/details templates, extra links and detail actions."""
 
     list_template = "admin/gov/list.html"

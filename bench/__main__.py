@@ -29,7 +29,13 @@ def main(argv=None):
     p.add_argument("--max-seconds", type=float, default=12.0)
     p.add_argument("--import-rows", type=int, default=20000)
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    p.add_argument("--build-only", action="store_true",
+                   help="build (or top up) the data set and stop, measuring nothing")
     args = p.parse_args(argv)
+    if args.build_only:
+        from .run import build_only
+        print(build_only(args))
+        return 0
     results = run(args)
     write_results(results, Path(args.out))
     print(f"\nresults: {args.out}/latest.md and latest.json")
