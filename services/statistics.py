@@ -1,8 +1,10 @@
 """I15 统计信息 of one institution: counts of its valid registrations by 类别, 级别, 执业范围,
-科室, account state, age band and gender (one grouped query each)."""
+科室, account state, age band and gender."""
 import datetime as dt
+from collections import Counter
 
 import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
 
 from models import db
 from models.account import PhysicianAccount
@@ -19,46 +21,59 @@ def _base(inst_id):
     return (Registration.institution_id == inst_id, Registration.status == RegistrationStatus.VALID)
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
+    """Grouped in the database, never a row per physician in Python: one grouped query over
+    (类别, 级别, 科室, 性别, 年龄段) — the age band is a CASE on birth-date cut-offs computed
+    here, so it is portable — one for the distinct persons and those with an account, one for
+    执业范围 and one for account states."""
     today = today or dt.date.today()
     where = _base(inst_id)
     s = db.session
-    by_cat = dict(s.execute(sa.select(Registration.category, sa.func.count())
-                            .where(*where).group_by(Registration.category)).all())
-    by_level = dict(s.execute(sa.select(Registration.level, sa.func.count())
-                              .where(*where).group_by(Registration.level)).all())
+    # born after the cut-off of band i's lower age -> younger than that age
+    band = sa.case(*[(Person.birth_date > _years_before(today, lo), i - 1)
+                     for i, (lo, _hi, _label) in enumerate(AGE_BANDS) if i > 0],
+                   else_=len(AGE_BANDS) - 1)
+    grouped = s.execute(
+        sa.select(Registration.category, Registration.level, Registration.department_id,
+                  Person.gender, band, sa.func.count())
+        .select_from(Registration).join(Person, Person.id == Registration.person_id)
+        .where(*where).group_by(Registration.category, Registration.level,
+                                Registration.department_id, Person.gender, band)).all()
+    dept_names = dict(s.execute(sa.select(Department.id, Department.name)
+                                .where(Department.institution_id == inst_id)).all())
+    by_cat, by_level, by_gender, dept_counts = Counter(), Counter(), Counter(), Counter()
+    bands = {label: 0 for _, _, label in AGE_BANDS}
+    for category, level, dept_id, gender, band_index, n in grouped:
+        by_cat[category] += n
+        by_level[level] += n
+        by_gender[gender] += n
+        dept_counts[dept_names.get(dept_id, "未设置科室")] += n
+        bands[AGE_BANDS[band_index][2]] += n
+    account = sa.orm.aliased(PhysicianAccount)
+    registered_persons, with_account = s.execute(
+        sa.select(sa.func.count(sa.distinct(Registration.person_id)),
+                  sa.func.count(sa.distinct(account.person_id)))
+        .select_from(Registration)
+        .outerjoin(account, sa.and_(account.person_id == Registration.person_id,
+                                    account.state != AccountState.REVOKED))
+        .where(*where)).one()
     by_scope = s.execute(
         sa.select(PracticeScope.name, sa.func.count())
         .select_from(Registration).join(registration_scope,
                                         registration_scope.c.registration_id == Registration.id)
         .join(PracticeScope, PracticeScope.code == registration_scope.c.scope_code)
         .where(*where).group_by(PracticeScope.name).order_by(sa.func.count().desc())).all()
-    by_dept = s.execute(
-        sa.select(sa.func.coalesce(Department.name, "未设置科室"), sa.func.count())
-        .select_from(Registration).outerjoin(Department, Department.id == Registration.department_id)
-        .where(*where).group_by(Department.name).order_by(sa.func.count().desc())).all()
-    by_gender = dict(s.execute(sa.select(Person.gender, sa.func.count())
-                               .select_from(Registration).join(Person)
-                               .where(*where).group_by(Person.gender)).all())
-    births = s.scalars(sa.select(Person.birth_date).select_from(Registration).join(Person)
-                       .where(*where)).all()
-    bands = {label: 0 for _, _, label in AGE_BANDS}
-    for b in births:
-        age = today.year - b.year - ((today.month, today.day) < (b.month, b.day))
-        for lo, hi, label in AGE_BANDS:
-            if lo <= age <= hi:
-                bands[label] += 1
-                break
+    by_dept = sorted(dept_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     acct = dict(s.execute(sa.select(PhysicianAccount.state, sa.func.count())
                           .where(PhysicianAccount.institution_id == inst_id)
                           .group_by(PhysicianAccount.state)).all())
-    registered_persons = s.scalar(sa.select(sa.func.count(sa.distinct(Registration.person_id)))
-                                  .where(*where)) or 0
-    with_account = s.scalar(
-        sa.select(sa.func.count(sa.distinct(Registration.person_id)))
-        .where(*where, Registration.person_id.in_(
-            sa.select(PhysicianAccount.person_id).where(
-                PhysicianAccount.state != AccountState.REVOKED)))) or 0
     accounts = [(st.label, acct.get(st, 0)) for st in AccountState]
     accounts.append(("尚未注册账户", max(registered_persons - with_account, 0)))
     return {
