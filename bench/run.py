@@ -299,6 +299,9 @@ def run(args) -> dict:
                                                   if k != "users"}},
                "pages": [], "throughput": [], "actions": []}
     pages = discover_pages(app, info)
+    # measure in-process as gunicorn serves (gunicorn.conf.py tunes each worker the same way)
+    from ops.tuning import tune_gc_for_serving
+    tune_gc_for_serving()
     stock_client = app.test_client()
     for page in pages:
         if args.only and args.only not in page["name"]:

@@ -1,0 +1,7 @@
+"""gunicorn reads this file from the working directory: `gunicorn -w 2 'app:create_app()'`."""
+
+
+def post_worker_init(worker):
+    # the app is loaded in the worker by now (no preload): tune the collector for serving
+    from ops.tuning import tune_gc_for_serving
+    tune_gc_for_serving()
