@@ -23,6 +23,9 @@ class Person(IdentityNumberMixin, db.Model):
     __table_args__ = (sa.UniqueConstraint("id_number_hash"),
                       sa.Index("ix_person_name", "name"))
     id: Mapped[int] = mapped_column(primary_key=True)
+    # the unique constraint above is the lookup index: no second B-tree on the same 64-char
+    # keys (the mixin's index=True), which every import and registration would also fill
+    id_number_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     name: Mapped[str] = mapped_column(sa.String(32))
     gender: Mapped[Gender] = mapped_column(enum_column(Gender))
     birth_date: Mapped[dt.date] = mapped_column(sa.Date)

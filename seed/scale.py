@@ -17,6 +17,7 @@ that number and stay unique.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import time
 
@@ -25,9 +26,11 @@ from stdnum.cn import ric
 
 from models import db
 from models.account import PhysicianAccount
-from models.enums import (AccountState, ActivationMethod, AuthorityLevel, Gender,
+from models.application import Application
+from models.enums import (AccountState, ActivationMethod, ApplicationStatus, ApplicationType,
+                          AuthorityLevel, Gender,
                           LabeledEnum, PhysicianCategory, PhysicianLevel, QualificationKind, RegionLevel,
-                          RegistrationStatus, VerificationOutcome)
+                          RegistrationStatus, UserKind, VerificationOutcome)
 from models.identity import encrypt_id_number, id_blind_index, mask_id_number
 from models.institution import (Authority, Department, Institution, InstitutionAuthority,
                                 department_subject, utcnow)
@@ -103,7 +106,8 @@ def _copy(table, rows: list[dict]) -> None:
     cols = ", ".join(f'"{c}"' for c in columns)
     with dbapi.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as cp:
         for row in rows:
-            cp.write_row([v.value if isinstance(v, LabeledEnum) else v
+            cp.write_row([v.value if isinstance(v, LabeledEnum) else
+                          json.dumps(v) if isinstance(v, dict) else v
                           for v in (row[c] for c in columns)])
 
 
@@ -258,6 +262,47 @@ def scale_id_number(n: int, areas: list[str]) -> tuple[str, dt.date, bool]:
     return body + ric.calc_check_digit(body + "0"), birth, male
 
 
+# one application per APPLICATION_EVERY physicians, cycling through every 业务类型 a physician
+# files and every 业务状态, so the approval queues and 业务查询 lists have national volume
+APPLICATION_EVERY = 200
+SAMPLE_TYPES = [ApplicationType.CHANGE, ApplicationType.CANCELLATION,
+                ApplicationType.MULTI_FILING, ApplicationType.REGISTRATION_FILING,
+                ApplicationType.CERTIFICATE_REISSUE, ApplicationType.ASSISTANT_UPGRADE]
+
+
+def reg_regs(regs, reg_ids):
+    return [dict(r, id=rid) for r, rid in zip(regs, reg_ids)]
+
+
+def sample_applications(specs, person_ids, regs, now) -> list[dict]:
+    rows = []
+    statuses = list(ApplicationStatus)
+    for (n, _idn, _name, inst_id, status, _scope), pid, reg in zip(specs, person_ids, regs):
+        if n % APPLICATION_EVERY or status != RegistrationStatus.VALID:
+            continue
+        k = n // APPLICATION_EVERY
+        app_status = statuses[k % len(statuses)]
+        app_type = SAMPLE_TYPES[(k // len(statuses)) % len(SAMPLE_TYPES)]
+        submitted = now - dt.timedelta(days=k % 40, hours=k % 24)
+        confirmed = app_status not in (ApplicationStatus.SUBMITTED, ApplicationStatus.WITHDRAWN)
+        decided = app_status in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED,
+                                 ApplicationStatus.INSTITUTION_REJECTED)
+        rows.append({
+            "type": app_type, "status": app_status, "subject_key": f"p:{pid}",
+            "account_id": None, "person_id": pid, "applicant_kind": UserKind.PHYSICIAN,
+            "applicant_institution_id": None, "confirming_institution_id": inst_id,
+            "authority_id": reg["authority_id"], "registration_id": reg["id"],
+            "payload": {}, "reason": f"{app_type.label}（规模数据）", "submitted_at": submitted,
+            "accepted_on": submitted.date() if confirmed else None,
+            "confirmed_at": submitted + dt.timedelta(days=1) if confirmed else None,
+            "decided_at": submitted + dt.timedelta(days=3) if decided else None,
+            "institution_opinion": "同意" if confirmed else None,
+            "authority_opinion": ("同意" if app_status == ApplicationStatus.APPROVED else
+                                  "材料不全" if app_status == ApplicationStatus.REJECTED else None),
+            "version": 1})
+    return rows
+
+
 def build_scale(physicians, institutions, batch, echo):
     echo = echo or (lambda *_a, **_k: None)
     batch = max(1, int(batch))
@@ -357,6 +402,8 @@ def build_scale(physicians, institutions, batch, echo):
                     "id_number_masked": p["id_number_masked"]})
         _insert(registration_scope, scope_rows, returning=False)
         _insert(account_t, accounts, returning=False)
+        _insert(Application.__table__, sample_applications(specs, person_ids, reg_regs(
+            regs, reg_ids), now), returning=False)
         db.session.commit()
         done += size
         elapsed = time.perf_counter() - t1

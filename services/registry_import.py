@@ -345,6 +345,9 @@ class _Importer:
                     new_people[r["hash"]] = r
                 good.append(r)
             now = utcnow()
+            if db.session.get_bind().dialect.name == "sqlite":
+                # the text sqlite3's datetime adapter would write, once instead of per row
+                now = now.isoformat(" ")
             person_ids = {h: pid for h, (pid, _) in persons.items()}
             if new_people:
                 people_rows = []

@@ -361,3 +361,28 @@ def test_scale_after_demo_keeps_demo_stable(demo):
         assert after[name] == aid  # demo authorities reused, not duplicated
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == before + 300
     assert load_demo() == demo
+
+
+def test_scale_has_applications_in_every_state_and_registration_jurisdictions(db_session,
+                                                                               monkeypatch):
+    import seed.scale as scale
+    from models.application import Application
+    from models.enums import ApplicationStatus
+    monkeypatch.setattr(scale, "APPLICATION_EVERY", 5)
+    scale.build_scale(physicians=300, institutions=4, batch=70, echo=None)
+    apps = db.session.scalars(sa.select(Application)).all()
+    assert {a.status for a in apps} == set(ApplicationStatus)
+    assert len({a.type for a in apps}) >= 4
+    for a in apps:
+        reg = a.registration
+        assert reg.person_id == a.person_id and reg.status == RegistrationStatus.VALID
+        assert a.confirming_institution_id == reg.institution_id
+        assert a.authority_id == reg.authority_id
+        assert (a.decided_at is not None) == (a.status in (
+            ApplicationStatus.APPROVED, ApplicationStatus.REJECTED,
+            ApplicationStatus.INSTITUTION_REJECTED))
+    # every bulk-built registration carries its institution's province / city / county
+    for reg in db.session.scalars(sa.select(Registration)):
+        region = reg.institution.region_code
+        assert (reg.province_code, reg.city_code, reg.county_code) == (
+            region[:2], region[:4], region)
