@@ -472,6 +472,10 @@ def enrich(big_inst: int, echo=print) -> dict:
     scan the other side of a join). Tables that already have rows are left alone."""
     added = {}
 
+    def few_applications(conn):
+        # `flask seed scale` samples one physician in 200; a handful (demo / users) is topped up
+        return conn.exec_driver_sql("SELECT COUNT(*) FROM application").scalar() < 1000
+
     def empty(conn, table):
         return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
 
@@ -502,17 +506,21 @@ def enrich(big_inst: int, echo=print) -> dict:
                 f"registration WHERE institution_id <> {int(big_inst)} AND status = 'valid' "
                 "AND id % 97 = 5 AND id < 200000"),
             "application": (
+                # every 业务状态 (by account id), open ones one per person and type
                 "INSERT INTO application (type, status, subject_key, account_id, person_id, "
                 "applicant_kind, confirming_institution_id, authority_id, registration_id, "
-                "payload, reason, submitted_at, version) SELECT 'B5', 'pending', "
+                "payload, reason, submitted_at, version) SELECT 'B5', CASE a.id % 6 "
+                "WHEN 0 THEN 'pending' WHEN 1 THEN 'submitted' WHEN 2 THEN 'approved' "
+                "WHEN 3 THEN 'rejected' WHEN 4 THEN 'inst_rejected' ELSE 'withdrawn' END, "
                 "'p:' || a.person_id, a.id, a.person_id, 'physician', r.institution_id, "
                 "r.authority_id, r.id, '{}', '变更执业范围', '2026-01-01 08:00:00', 1 "
                 "FROM physician_account a JOIN registration r ON r.id = (SELECT MIN(r2.id) "
                 "FROM registration r2 WHERE r2.person_id = a.person_id AND r2.status = 'valid') "
-                "WHERE a.person_id % 7 = 0"),
+                "WHERE a.person_id % 7 = 0 AND NOT EXISTS (SELECT 1 FROM application x "
+                "WHERE x.subject_key = 'p:' || a.person_id)"),
         }
         for table, stmt in sql.items():
-            if empty(conn, table):
+            if empty(conn, table) or (table == "application" and few_applications(conn)):
                 added[table] = conn.execute(sa.text(stmt)).rowcount  # text(): % escaped
         if any(added.values()):
             _reset_sequences(conn)
