@@ -35,7 +35,8 @@ def _scoped(app_id: int) -> Application:
 
 def register(admin):
     from .gov import REVIEWER, GovMixin
-    from .org_business import load_rows, pdf_response, record_context, search_filter
+    from .org_business import (load_queue, load_rows, pdf_response, record_context,
+                               search_filter)
 
     class _ListView(GovMixin, ConsoleAccessMixin, BaseView):
         allowed_roles = REVIEWER
@@ -49,9 +50,7 @@ def register(admin):
             q = search_filter(q, request.args)
             if self.status == S.PENDING_APPROVAL:
                 # oldest acceptance first: the overdue ones lead the list
-                rows = list(db.session.scalars(
-                    q.options(selectinload(Application.person))
-                    .order_by(Application.accepted_on, Application.id).limit(LIMIT)))
+                rows = load_queue(q, (Application.accepted_on, Application.id))
             else:
                 rows = load_rows(q)
             days = workdays.days_left_many(

@@ -49,11 +49,56 @@ def search_filter(q, args):
     return q
 
 
-def load_rows(q):
-    return list(db.session.scalars(
-        q.options(selectinload(Application.person)).order_by(Application.submitted_at.desc(),
-                                                             Application.id.desc())
-        .limit(LIMIT)))
+PAGE_SIZE = 50
+
+
+class RowsPage(list):
+    """One page of a business list, newest first, with the query's total and the links to
+    the older rows (keyset: `before=<id of the page's last row>`) and back to the newest."""
+    total = 0
+    older_url = None
+    newest_url = None
+    note = ""
+
+
+def _eager(q):
+    return q.options(selectinload(Application.person),
+                     selectinload(Application.confirming_institution),
+                     selectinload(Application.applicant_institution),
+                     selectinload(Application.authority))
+
+
+def _count(q) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+
+
+def load_rows(q) -> RowsPage:
+    """A page of PAGE_SIZE applications, newest first; the history lists grow without end,
+    so the next page is read by key (`id < before`), never by OFFSET."""
+    value = request.args.get("before", "")
+    before = int(value) if value.isdigit() and len(value) <= 18 else None
+    paged = q if before is None else q.where(Application.id < before)
+    rows = list(db.session.scalars(_eager(paged).order_by(Application.id.desc())
+                                   .limit(PAGE_SIZE + 1)))
+    page = RowsPage(rows[:PAGE_SIZE])
+    page.total = _count(q)
+    args = {k: v for k, v in request.args.items() if k != "before"}
+    if len(rows) > PAGE_SIZE:
+        page.older_url = url_for(request.endpoint, **(request.view_args or {}), **args,
+                                 before=page[-1].id)
+    if before is not None:
+        page.newest_url = url_for(request.endpoint, **(request.view_args or {}), **args)
+    return page
+
+
+def load_queue(q, order) -> RowsPage:
+    """An approval queue in its working order (oldest acceptance first), the first LIMIT rows;
+    beyond that the reviewer narrows it with the search form."""
+    page = RowsPage(db.session.scalars(_eager(q).order_by(*order).limit(LIMIT)))
+    page.total = _count(q)
+    if page.total > LIMIT:
+        page.note = f"仅显示最早受理的{LIMIT}条，请用姓名、身份证号或时间段缩小查询范围。"
+    return page
 
 
 def record_context(app: Application, reveal: bool = False) -> dict:
