@@ -309,9 +309,7 @@ def register(admin):
         def index(self):
             iid = tenant_institution_id()
             q = sa.select(Application).where(Application.applicant_institution_id == iid)
-            rows = list(db.session.scalars(q.options(selectinload(Application.person))
-                                           .order_by(Application.id.desc()).limit(LIMIT)))
-            return self.render("admin/business/org_own.html", rows=rows)
+            return self.render("admin/business/org_own.html", rows=load_rows(q))
 
     cat = "业务办理"
     for cls, name, endpoint in [

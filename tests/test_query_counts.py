@@ -213,3 +213,48 @@ def test_list_page_sql_does_not_grow_with_rows(app, client, make, login_as, list
         f"{list_endpoint}: {len(small)} statements for {rows_small} rows but {len(large)} for "
         f"{rows_large} rows (N+1). Statements at 25 units:\n" + "\n".join(
             " ".join(s.split())[:160] for s in large))
+
+
+BUSINESS_LISTS = [("/org/applications/", "org"), ("/org/applications-open/", "org"),
+                  ("/org/applications-done/", "org"), ("/org/filing-cancel-list/", "org"),
+                  ("/gov/pending/", "gov"), ("/gov/approved/", "gov"), ("/gov/rejected/", "gov")]
+
+
+@pytest.mark.parametrize("url,area", BUSINESS_LISTS, ids=[u for u, _ in BUSINESS_LISTS])
+def test_business_list_sql_does_not_grow_with_rows(app, client, make, login_as, url, area):
+    """The 业务办理 / 业务审批 lists (plain pages, not ModelViews): 2 and then 12 applications
+    of every state (each with its own person and institution) cost the same statements."""
+    from models import db
+    from models.application import Application
+    from models.enums import ApplicationStatus as S, ApplicationType as T, UserKind
+    shanxi = make.authority(name="山西省卫生健康委员会（业务计数）", region_code="140000")
+    inst = make.institution(name="业务计数医院", region_code="140105", authority_obj=shanxi)
+    login_as(make.institution_admin(inst) if area == "org" else make.reviewer(shanxi))
+
+    def add(n):
+        for _ in range(n):
+            other = make.institution(region_code="140105", authority_obj=shanxi)
+            for status, kind in [(S.SUBMITTED, T.CHANGE), (S.PENDING_APPROVAL, T.CANCELLATION),
+                                 (S.APPROVED, T.CHANGE), (S.REJECTED, T.CHANGE),
+                                 (S.INSTITUTION_REJECTED, T.CHANGE)]:
+                person = make.person()
+                db.session.add(Application(
+                    type=kind, status=status, subject_key=f"p:{person.id}", person_id=person.id,
+                    applicant_kind=UserKind.PHYSICIAN, confirming_institution_id=inst.id,
+                    authority_id=shanxi.id, accepted_on=dt.date(2026, 1, 5)))
+            db.session.add(Application(
+                type=T.MULTI_FILING_CANCEL, status=S.PENDING_APPROVAL,
+                subject_key=f"i:{other.id}", applicant_kind=UserKind.CONSOLE,
+                applicant_institution_id=inst.id, confirming_institution_id=other.id,
+                authority_id=shanxi.id, accepted_on=dt.date(2026, 1, 5)))
+        db.session.commit()
+
+    add(2)
+    _render(app, client, url)
+    small, html_small = _render(app, client, url)
+    add(10)
+    large, html_large = _render(app, client, url)
+    assert html_large.count("<tr") > html_small.count("<tr"), url
+    assert len(large) <= len(small), (
+        f"{url}: {len(small)} statements for the small list, {len(large)} for the large one:\n"
+        + "\n".join(" ".join(s.split())[:160] for s in large))
