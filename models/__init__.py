@@ -26,3 +26,4 @@ from .account import *  # noqa: E402,F401,F403
 from .application import *  # noqa: E402,F401,F403
 from .messaging import *  # noqa: E402,F401,F403
 from .audit import *  # noqa: E402,F401,F403
+from .statistics import *  # noqa: E402,F401,F403

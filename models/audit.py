@@ -47,3 +47,4 @@ class ImportJob(db.Model):  # 注册库导入任务 (C3)
     errors: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column()
+

@@ -1,4 +1,4 @@
-"""CLI: `flask seed reference|demo|scale`, `flask outbox deliver`."""
+"""CLI: `flask seed reference|demo|scale`, `flask outbox deliver`, `flask stats refresh`."""
 import json
 import time
 from pathlib import Path
@@ -12,6 +12,7 @@ from models import db
 
 seed_cli = AppGroup("seed", help="加载参考数据、演示数据或大规模测试数据。")
 outbox_cli = AppGroup("outbox", help="消息发件箱。")
+stats_cli = AppGroup("stats", help="统计信息。")
 
 
 @seed_cli.command("reference")
@@ -53,6 +54,15 @@ def outbox_deliver(loop, interval):
         if not loop:
             break
         time.sleep(interval)
+
+
+@stats_cli.command("refresh")
+def stats_refresh():
+    """重新统计各级卫生健康委员会的统计信息（建议由定时任务每小时执行）。"""
+    from services.gov_statistics import refresh_tallies
+    t0 = time.perf_counter()
+    rows = refresh_tallies()
+    click.echo(f"统计完成：{rows} 条汇总数据，用时 {time.perf_counter() - t0:.1f} 秒")
 
 
 def ensure_schema() -> None:
@@ -128,6 +138,7 @@ def print_demo_accounts() -> None:
 def register_commands(app):
     app.cli.add_command(seed_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(stats_cli)
 
 
 __all__ = ["register_commands", "ensure_demo_data", "ensure_schema", "print_demo_accounts"]
