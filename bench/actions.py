@@ -22,7 +22,7 @@ def _service(name):
 
 def run_all(app, info, args, log) -> list[dict]:
     out = []
-    for fn in (login, approval, activation, import_rate):
+    for fn in (login, approval, activation, import_rate, stats_refresh):
         log(f"· action {fn.__name__}")
         try:
             res = fn(app, info, args, log)
@@ -33,6 +33,21 @@ def run_all(app, info, args, log) -> list[dict]:
         log(f"   {res}")
         out.append(res)
     return out
+
+
+# ---- statistics refresh (the cron job behind 统计信息) ------------------------------------
+
+def stats_refresh(app, info, args, log) -> dict:
+    from models import db
+    from services.gov_statistics import refresh_tallies
+    with app.app_context():
+        t0 = time.perf_counter()
+        rows = refresh_tallies()
+        elapsed = time.perf_counter() - t0
+        db.session.remove()
+    return {"action": "statistics refresh of every jurisdiction (flask stats refresh, cron)",
+            "seconds": round(elapsed, 2), "tally_rows": rows,
+            "registrations": info.get("rows_registration")}
 
 
 # ---- login ------------------------------------------------------------------------------

@@ -80,6 +80,13 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
         info["big_institution_id"] = big
         info["enriched"] = loader.enrich(big, echo=log)
         info["users"] = loader.ensure_users(big)
+        from models.statistics import JurisdictionTally
+        if db.session.scalar(sa.select(JurisdictionTally.id).limit(1)) is None:
+            from services.gov_statistics import refresh_tallies
+            t0 = time.perf_counter()
+            refresh_tallies()
+            info["stats_refresh_seconds"] = round(time.perf_counter() - t0, 1)
+            log(f"statistics tallies counted in {info['stats_refresh_seconds']} s")
         for t in ("person", "registration", "institution", "qualification",
                   "physician_account", "application", "assessment", "credit_record", "filing",
                   "legacy_site"):
