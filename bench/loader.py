@@ -472,9 +472,14 @@ def enrich(big_inst: int, echo=print) -> dict:
     scan the other side of a join). Tables that already have rows are left alone."""
     added = {}
 
-    def few_applications(conn):
-        # `flask seed scale` samples one physician in 200; a handful (demo / users) is topped up
-        return conn.exec_driver_sql("SELECT COUNT(*) FROM application").scalar() < 1000
+    def sparse(conn, table):
+        """A table far below the register's volume (e.g. only the top-up's rows) is filled
+        up: 定期考核 for half the persons, 信用记录 for one in fifty, applications."""
+        n = conn.execute(sa.select(sa.func.count()).select_from(sa.table(table))).scalar()
+        persons = conn.exec_driver_sql("SELECT MAX(id) FROM person").scalar() or 0
+        floor = {"assessment": persons // 10, "credit_record": persons // 200,
+                 "application": 1000}.get(table)
+        return floor is not None and n < floor
 
     def empty(conn, table):
         return conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is None
@@ -488,12 +493,14 @@ def enrich(big_inst: int, echo=print) -> dict:
             "assessment": (
                 "INSERT INTO assessment (person_id, period_start, period_end, result, "
                 "assessing_body, assessed_on) SELECT id, '2019-01-01', '2020-12-31', 'pass', "
-                "'医师定期考核机构', '2021-03-01' FROM person WHERE id % 2 = 0"),
+                "'医师定期考核机构', '2021-03-01' FROM person p WHERE id % 2 = 0 AND NOT EXISTS "
+                "(SELECT 1 FROM assessment x WHERE x.person_id = p.id)"),
             "credit_record": (
                 "INSERT INTO credit_record (person_id, kind, description, decided_on, "
                 f"authority_id, revokes_certificate) SELECT id, 'conduct', '基准测试信用记录', "
                 f"'2022-05-01', {int(auth)}, {'false' if conn.dialect.name == 'postgresql' else 0} "
-                "FROM person WHERE id % 50 = 7"),
+                "FROM person p WHERE id % 50 = 7 AND NOT EXISTS "
+                "(SELECT 1 FROM credit_record x WHERE x.person_id = p.id)"),
             "filing": (
                 # filed out of the big hospital, and filed in to it from elsewhere
                 "INSERT INTO filing (registration_id, institution_id, authority_id, status, "
@@ -520,7 +527,7 @@ def enrich(big_inst: int, echo=print) -> dict:
                 "WHERE x.subject_key = 'p:' || a.person_id)"),
         }
         for table, stmt in sql.items():
-            if empty(conn, table) or (table == "application" and few_applications(conn)):
+            if empty(conn, table) or sparse(conn, table):
                 added[table] = conn.execute(sa.text(stmt)).rowcount  # text(): % escaped
         if any(added.values()):
             _reset_sequences(conn)
