@@ -34,7 +34,7 @@ COLUMNS = ["姓名", "身份证号", "性别", "出生日期", "资格证书编�
            "毕业院校", "所学专业", "学历", "发证机关", "取得方式"]
 REQUIRED = ["姓名", "身份证号", "性别", "出生日期", "资格证书编码", "级别", "类别", "获得年度",
             "取得方式"]
-CHUNK_ROWS = 10000  # one bulk insert and one commit per chunk; progress is shown per chunk
+CHUNK_ROWS = 5000  # one bulk insert and one commit per chunk; progress is shown per chunk
 MAX_STORED_ERRORS = 20000
 MAX_ROWS = 1_000_000
 
@@ -193,33 +193,52 @@ def count_rows(path: str, filename: str) -> int:
 
 # ---- chunk processing --------------------------------------------------------------------
 
-class _Importer:
-    def __init__(self, job: ImportJob):
-        self.job = job
-        self.codes_seen: set[str] = set()
-        self.errors: list = list(job.errors or [])
-        # the keys of models.identity, fetched once per import (same format as
-        # encrypt_id_number / id_blind_index, without re-deriving the keys per row)
+def _education_codes() -> dict:
+    education = {}
+    for item in db.session.scalars(sa.select(ReferenceItem).where(
+            ReferenceItem.kind == "education")):
+        education.setdefault(item.name, item.code)
+        if item.label:
+            education.setdefault(item.label, item.code)
+        education.setdefault(item.code, item.code)
+    return education
+
+
+class _Validator:
+    """Row checks, blind index and encryption of a chunk: no database."""
+
+    def __init__(self, education: dict, keys: tuple, today: dt.date):
         import hmac
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        enc_key, idx_key = _keys()
+        enc_key, idx_key = keys
         aes = AESGCM(enc_key)
+        # the same formats as encrypt_id_number / id_blind_index, without re-deriving the
+        # keys per row (one-shot C HMAC = hmac.new(...).hexdigest())
         self.encrypt = lambda v: (lambda n: n + aes.encrypt(n, v.encode(), b"id_number"))(
             os.urandom(12))
-        # one-shot C HMAC: the same value as hmac.new(...).hexdigest() in id_blind_index
         self.blind = lambda v: hmac.digest(idx_key, v.encode(), "sha256").hex()
-        self.today = dt.date.today()
-        self.education = {}
-        for item in db.session.scalars(sa.select(ReferenceItem).where(
-                ReferenceItem.kind == "education")):
-            self.education.setdefault(item.name, item.code)
-            if item.label:
-                self.education.setdefault(item.label, item.code)
-            self.education.setdefault(item.code, item.code)
+        self.today = today
+        self.education = education
+        self.codes_seen: set[str] = set()
+        self.errors: list = []
 
     def _err(self, line, field, message):
-        if len(self.errors) < MAX_STORED_ERRORS:
-            self.errors.append([line, field, message])
+        self.errors.append([line, field, message])
+
+    def prepare(self, chunk) -> tuple[list, list, int]:
+        """(good rows with hash and ciphertext, errors, number of bad rows) of a chunk."""
+        self.errors = []
+        rows, bad = [], 0
+        for line, raw in chunk:
+            row = self.validate(line, raw)
+            if row is None:
+                bad += 1
+            else:
+                row["hash"] = self.blind(row["id"])
+                row["enc"] = self.encrypt(row["id"])
+                row["masked"] = mask_id_number(row["id"])
+                rows.append(row)
+        return rows, self.errors, bad
 
     def validate(self, line, raw):
         """Return the cleaned row or None (errors recorded)."""
@@ -298,16 +317,22 @@ class _Importer:
                 "school": v.get("毕业院校", ""), "major": v.get("所学专业", ""), "edu": edu,
                 "issuer": v.get("发证机关", ""), "kind": kind}
 
-    def process_chunk(self, chunk):
-        rows = []
-        bad = 0
-        for line, raw in chunk:
-            row = self.validate(line, raw)
-            if row is None:
-                bad += 1
-            else:
-                row["hash"] = self.blind(row["id"])
-                rows.append(row)
+
+
+class _Importer:
+    """The database side: duplicates against the register, bulk inserts, progress."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.errors: list = list(job.errors or [])
+
+    def _err(self, line, field, message):
+        if len(self.errors) < MAX_STORED_ERRORS:
+            self.errors.append([line, field, message])
+
+    def store(self, rows: list, errors: list, bad: int, size: int):
+        for e in errors:
+            self._err(*e)
         # duplicates against the database
         if rows:
             codes = [r["code"] for r in rows]
@@ -337,7 +362,6 @@ class _Importer:
                     field, msg = "级别", "该人员已有相同级别和类别的医师资格。"
                 if msg:
                     self._err(r["line"], field, msg)
-                    self.codes_seen.discard(r["code"])
                     bad += 1
                     continue
                 file_pairs.add((r["hash"], r["level"], r["category"]))
@@ -353,8 +377,8 @@ class _Importer:
                 people_rows = []
                 for h, r in new_people.items():
                     people_rows.append((
-                        r["name"], r["gender"].value, r["birth"], self.encrypt(r["id"]), h,
-                        mask_id_number(r["id"]), False, now))
+                        r["name"], r["gender"].value, r["birth"], r["enc"], h, r["masked"],
+                        False, now))
                 _bulk_insert(Person.__table__, PERSON_COLS, people_rows)
                 person_ids.update(dict(_select_in(
                     "SELECT id_number_hash, id FROM person WHERE id_number_hash",
@@ -366,7 +390,7 @@ class _Importer:
                     now) for r in good])
             self.job.imported_rows += len(good)
         self.job.failed_rows += bad
-        self.job.processed_rows += len(chunk)
+        self.job.processed_rows += size
         self.job.errors = list(self.errors)
         db.session.commit()
 
@@ -425,6 +449,17 @@ def start_job(actor: Actor, filename: str, kind: str = "qualification") -> Impor
     return job
 
 
+def _chunks(rows):
+    chunk = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
     """Process the uploaded file of a job (synchronously; may run in a worker thread)."""
     job = db.session.get(ImportJob, job_id)
@@ -435,14 +470,9 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
             raise DomainError(f"单个文件最多{MAX_ROWS}行。", field="file")
         db.session.commit()
         importer = _Importer(job)
-        chunk = []
-        for item in iter_rows(path, job.filename):
-            chunk.append(item)
-            if len(chunk) >= CHUNK_ROWS:
-                importer.process_chunk(chunk)
-                chunk = []
-        if chunk:
-            importer.process_chunk(chunk)
+        validator = _Validator(_education_codes(), _keys(), dt.date.today())
+        for chunk in _chunks(iter_rows(path, job.filename)):
+            importer.store(*validator.prepare(chunk), len(chunk))
         job.total_rows = job.processed_rows  # exact (blank lines skipped, quoted newlines)
         job.status = "done"
     except DomainError as exc:

@@ -165,3 +165,21 @@ def test_a_file_that_is_neither_utf8_nor_gb18030_fails_with_a_message(app_ctx, t
     assert job.status == "failed"
     assert "编码" in job.errors[-1][2] or "字符" in job.errors[-1][2]
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 0
+
+
+def test_duplicates_and_bad_rows_across_chunks_keep_their_line_numbers(app_ctx, tmp_path,
+                                                                         monkeypatch):
+    """Over several chunks, a certificate code repeated in a later chunk and a bad row are
+    reported with their line numbers, and every good row lands."""
+    import services.registry_import as ri
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 7)
+    actor = _actor(app_ctx)
+    rows = qual_rows(30, start=2000)
+    rows[24][4] = rows[2][4]          # line 26 repeats line 4's certificate code
+    rows[10][1] = rows[10][1][:-1] + ("0" if rows[10][1][-1] != "0" else "1")  # line 12
+    path = write_csv(tmp_path, rows)
+    job = import_file(actor, str(path), "quals.csv")
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 28, 2)
+    errors = {(line, field) for line, field, _ in job.errors}
+    assert errors == {(26, "资格证书编码"), (12, "身份证号")}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 28
