@@ -101,7 +101,7 @@ class KeysetPagerMixin:
     asks for the pager or a search instead of reading millions of rows to skip them."""
 
     keyset_pager = True
-    max_offset_page = 500
+    max_offset_page = 100
 
     def keyset_active(self) -> bool:
         return (bool(self.simple_list_pager) and not request.args.get("sort")

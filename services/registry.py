@@ -119,7 +119,14 @@ def name_prefix_filter(column, value: str):
         return sa.true()
     if db.session.get_bind().dialect.name == "sqlite":
         upper = value[:-1] + chr(ord(value[-1]) + 1)
-        return sa.and_(column >= value, column < upper)
+        # SQLite guesses a range keeps 1/4 of the rows, so on a smaller joined table (e.g.
+        # 96k 信用记录 against 4.8M persons) it would scan that table and probe each person
+        # (0.3 s); likelihood() tells it a name prefix is rare, and it starts from the index
+        rare = sa.literal_column("0.001")
+        # (untyped: a Boolean-typed function would be rendered `likelihood(…) = 1`, which
+        # hides the range from the planner)
+        return sa.and_(sa.func.likelihood(column >= value, rare),
+                       sa.func.likelihood(column < upper, rare))
     esc = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(esc + "%", escape="\\")
 

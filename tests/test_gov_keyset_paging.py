@@ -76,7 +76,7 @@ def test_a_page_number_beyond_the_offset_limit_asks_for_the_pager(client, make, 
     national, newest_first = register
     login_as(make.reviewer(national))
     page = text_of(client.get("/gov/registrations/?page=900"))
-    assert "列表只能直接跳转到第 501 页以内" in page
+    assert "列表只能直接跳转到第 101 页以内" in page
     assert _names(page) == []
     # a bad key is ignored, never a 500
     for bad in ("abc", "-5", "9" * 40):
