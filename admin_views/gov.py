@@ -233,7 +233,7 @@ class InstitutionView(GovModelView):
         return getattr(current_user, "authority", None) is not None and not jurisdiction_prefix()
 
     def scope(self, query):
-        return query.filter(in_jurisdiction(Institution.region_code))
+        return query.filter(reg_service.institution_in_jurisdiction(jurisdiction_prefix()))
 
     def get_export_name(self, export_type="csv"):
         return super().get_export_name(export_type)

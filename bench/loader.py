@@ -23,6 +23,7 @@ from models.enums import (AccountState, ApplicationStatus, ApplicationType, Asse
                           QualificationKind, RegionLevel, RegistrationStatus, UserKind,
                           VerificationOutcome)
 from models.reference import PracticeScope, Region
+from models.institution import region_prefixes
 from models.registry import jurisdiction_codes
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
@@ -204,7 +205,8 @@ class Loader:
         IA = db.metadata.tables["institution_authority"]
         wi = Writer(conn, T, ["id", "name", "license_no", "region_code", "address",
                               "licensing_authority_id", "responsible_person", "reserved_phone",
-                              "is_military", "active", "created_at"], self.batch)
+                              "is_military", "active", "created_at", "province_prefix",
+                              "city_prefix"], self.batch)
         wa = Writer(conn, IA, ["institution_id", "category", "authority_id"], self.batch,
                     parents=(wi,))
         start = _max_id(conn, T) + 1
@@ -216,7 +218,7 @@ class Loader:
             auth = self.authority_for_county(county)
             name = BIG_INSTITUTION_NAME if k == 0 else f"基准{county}第{iid}医院"
             wi.add(iid, name, f"BENCH{iid:010d}", county, f"测试路{iid}号", auth, "张主任",
-                   f"139{iid:08d}"[:11], False, True, now)
+                   f"139{iid:08d}"[:11], False, True, now, *region_prefixes(county))
             for cat in PhysicianCategory:
                 wa.add(iid, cat, auth)
             out.append((iid, county, auth))

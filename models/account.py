@@ -47,6 +47,8 @@ class PhysicianAccount(AuthUserMixin, IdentityNumberMixin, db.Model):  # 医师�
         sa.Index("uq_physician_account_verified_phone", "phone", unique=True,
                  sqlite_where=_VERIFIED_PHONE, postgresql_where=_VERIFIED_PHONE),
         sa.Index("ix_physician_account_institution_state", "institution_id", "state"),
+        # 医师账户 lists of an institution, newest first, straight from the index
+        sa.Index("ix_physician_account_institution_id", "institution_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(32), unique=True)

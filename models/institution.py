@@ -34,10 +34,18 @@ class Authority(db.Model):  # 卫生健康行政部门 / 中医药管理局
 
 class Institution(db.Model):  # 医疗机构
     __tablename__ = "institution"
+    __table_args__ = (
+        # a commission's institution list is one index range in id order at every level
+        sa.Index("ix_institution_province_prefix_id", "province_prefix", "id"),
+        sa.Index("ix_institution_city_prefix_id", "city_prefix", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(128), index=True)  # 标准名称
     license_no: Mapped[str] = mapped_column(sa.String(64), unique=True)  # 执业许可证登记号
     region_code: Mapped[str] = mapped_column(sa.ForeignKey("region.code"), index=True)  # county
+    # the region code's province / city prefixes ('14', '1401'), kept from region_code
+    province_prefix: Mapped[str | None] = mapped_column(sa.String(2))
+    city_prefix: Mapped[str | None] = mapped_column(sa.String(4))
     address: Mapped[str] = mapped_column(sa.String(256), default="")
     licensing_authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"), index=True)
     responsible_person: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -65,6 +73,19 @@ class Institution(db.Model):  # 医疗机构
 
     def __str__(self):
         return self.name
+
+
+def region_prefixes(region_code: str | None) -> tuple:
+    """('14', '1401') for 140105; ('14', None) for a provincial code."""
+    if not region_code:
+        return None, None
+    return region_code[:2], (region_code[:4] if region_code[2:4] != "00" else None)
+
+
+@sa.event.listens_for(Institution, "before_insert")
+@sa.event.listens_for(Institution, "before_update")
+def _keep_region_prefixes(mapper, connection, target):
+    target.province_prefix, target.city_prefix = region_prefixes(target.region_code)
 
 
 class InstitutionAuthority(db.Model):

@@ -33,7 +33,7 @@ from models.enums import (AccountState, ActivationMethod, ApplicationStatus, App
                           RegistrationStatus, UserKind, VerificationOutcome)
 from models.identity import encrypt_id_number, id_blind_index, mask_id_number
 from models.institution import (Authority, Department, Institution, InstitutionAuthority,
-                                department_subject, utcnow)
+                                department_subject, region_prefixes, utcnow)
 from models.reference import Region, TreatmentSubject
 from models.registry import (Person, Qualification, Registration, jurisdiction_codes,
                              registration_scope)
@@ -190,6 +190,7 @@ def build_institutions(count: int, auth: dict[str, int], tcm: dict[str, int], rn
             city_auth = auth.get(code[:4] + "00") or auth[prov]
             rows.append({"name": name, "license_no": f"PDY{n:08d}{code}B1001",
                          "region_code": code, "address": f"{full}人民路{n % 300 + 1}号",
+                         **dict(zip(("province_prefix", "city_prefix"), region_prefixes(code))),
                          "licensing_authority_id": city_auth,
                          "responsible_person": rng.choice(SURNAMES) + rng.choice(GIVEN_MALE)
                          + rng.choice(GIVEN_FEMALE), "reserved_phone": f"177{n:08d}",

@@ -56,6 +56,18 @@ def registration_in_jurisdiction(prefix: str):
     return _registration_in(Registration, prefix)
 
 
+def institution_in_jurisdiction(prefix: str):
+    """An institution in the jurisdiction: equality on its stored province / city prefix or
+    its county code, so the list is one index range in id order."""
+    if not prefix:
+        return sa.true()
+    if len(prefix) == 2:
+        return Institution.province_prefix == prefix
+    if len(prefix) == 4:
+        return Institution.city_prefix == prefix
+    return Institution.region_code == prefix
+
+
 def person_in_jurisdiction(prefix: str):
     """Persons with a registration in the jurisdiction, or whose 身份证号 area code lies in
     it (the masked copy keeps the 6-digit area code, so nothing is decrypted)."""

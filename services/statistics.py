@@ -4,7 +4,6 @@ import datetime as dt
 from collections import Counter
 
 import sqlalchemy as sa
-import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
 
 from models import db
 from models.account import PhysicianAccount
@@ -30,9 +29,8 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
     """Grouped in the database, never a row per physician in Python: one grouped query over
-    (类别, 级别, 科室, 性别, 年龄段) — the age band is a CASE on birth-date cut-offs computed
-    here, so it is portable — one for the distinct persons and those with an account, one for
-    执业范围 and one for account states."""
+    (类别, 级别, 科室, 性别, 年龄段, has an account) — the age band is a CASE on birth-date
+    cut-offs computed here, so it is portable — one for 执业范围 and one for account states."""
     today = today or dt.date.today()
     where = _base(inst_id)
     s = db.session
@@ -40,30 +38,32 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
     band = sa.case(*[(Person.birth_date > _years_before(today, lo), i - 1)
                      for i, (lo, _hi, _label) in enumerate(AGE_BANDS) if i > 0],
                    else_=len(AGE_BANDS) - 1)
+    # a person holds at most one valid registration per institution (one per 执业地点, and an
+    # institution lies in one), so rows here are persons: those with a live account anywhere
+    # are counted in the same pass
+    has_account = sa.exists().where(PhysicianAccount.person_id == Registration.person_id,
+                                    PhysicianAccount.state != AccountState.REVOKED)
     grouped = s.execute(
         sa.select(Registration.category, Registration.level, Registration.department_id,
-                  Person.gender, band, sa.func.count())
+                  Person.gender, band, has_account, sa.func.count())
         .select_from(Registration).join(Person, Person.id == Registration.person_id)
         .where(*where).group_by(Registration.category, Registration.level,
-                                Registration.department_id, Person.gender, band)).all()
+                                Registration.department_id, Person.gender, band,
+                                has_account)).all()
     dept_names = dict(s.execute(sa.select(Department.id, Department.name)
                                 .where(Department.institution_id == inst_id)).all())
     by_cat, by_level, by_gender, dept_counts = Counter(), Counter(), Counter(), Counter()
     bands = {label: 0 for _, _, label in AGE_BANDS}
-    for category, level, dept_id, gender, band_index, n in grouped:
+    registered_persons = with_account = 0
+    for category, level, dept_id, gender, band_index, account, n in grouped:
         by_cat[category] += n
         by_level[level] += n
         by_gender[gender] += n
         dept_counts[dept_names.get(dept_id, "未设置科室")] += n
         bands[AGE_BANDS[band_index][2]] += n
-    account = sa.orm.aliased(PhysicianAccount)
-    registered_persons, with_account = s.execute(
-        sa.select(sa.func.count(sa.distinct(Registration.person_id)),
-                  sa.func.count(sa.distinct(account.person_id)))
-        .select_from(Registration)
-        .outerjoin(account, sa.and_(account.person_id == Registration.person_id,
-                                    account.state != AccountState.REVOKED))
-        .where(*where)).one()
+        registered_persons += n
+        if account:
+            with_account += n
     by_scope = s.execute(
         sa.select(PracticeScope.name, sa.func.count())
         .select_from(Registration).join(registration_scope,

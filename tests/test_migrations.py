@@ -53,7 +53,8 @@ def test_upgrade_then_reference_seed_and_downgrade_roundtrip(migrated_app):
 
 def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_app):
     """A register made before the jurisdiction columns existed gets them from each
-    registration's 主要执业机构 (140105 → 14 / 1401 / 140105) when upgraded."""
+    registration's 主要执业机构 (140105 → 14 / 1401 / 140105) when upgraded, and each
+    institution its province / city prefix."""
     from flask_migrate import upgrade
 
     from models import db
@@ -96,3 +97,7 @@ def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_a
                 "SELECT id, province_code, city_code, county_code FROM registration ORDER BY id"
             )).all()
         assert [tuple(r) for r in rows] == [(1, "14", "1401", "140105"), (2, "14", None, None)]
+        with db.engine.connect() as conn:
+            insts = conn.execute(sa.text(
+                "SELECT id, province_prefix, city_prefix FROM institution ORDER BY id")).all()
+        assert [tuple(r) for r in insts] == [(1, "14", "1401"), (2, "14", None)]

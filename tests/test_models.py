@@ -108,3 +108,24 @@ def test_one_open_application_per_physician_and_type(make):
     # closed applications do not count
     db.session.add(app_row(ApplicationStatus.WITHDRAWN))
     db.session.commit()
+
+
+def test_jurisdiction_columns_follow_the_institution(make):
+    """An institution's province / city prefixes and its registrations' province / city /
+    county codes are kept from its region code, also when it moves to another county."""
+    from models.registry import Registration
+    inst = make.institution(region_code="140105")
+    assert (inst.province_prefix, inst.city_prefix) == ("14", "1401")
+    _, reg = make.registered_physician(inst)
+    assert (reg.province_code, reg.city_code, reg.county_code) == ("14", "1401", "140105")
+    inst.region_code = "140213"
+    db.session.commit()
+    assert (inst.province_prefix, inst.city_prefix) == ("14", "1402")
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert (reg.province_code, reg.city_code, reg.county_code) == ("14", "1402", "140213")
+    # a registration moved to another institution takes that one's codes
+    beijing = make.institution(region_code="110105")
+    reg.institution_id = beijing.id
+    db.session.commit()
+    assert (reg.province_code, reg.city_code, reg.county_code) == ("11", "1101", "110105")
