@@ -244,10 +244,22 @@ class RegistrationListView(OrgListView):
         # no join to person: the 医师姓名 filter probes person per row and Flask-Admin joins
         # it itself when sorting by name; a join here would make an OFFSET page read every
         # skipped physician's person row (PostgreSQL: 35 ms at page 223)
-        return super().get_query().options(
-            selectinload(Registration.person), selectinload(Registration.scopes),
-            selectinload(Registration.department), selectinload(Registration.qualification),
-            selectinload(Registration.authority), selectinload(Registration.location))
+        return super().get_query().options(*self._eager_options())
+
+    # relationships the list and export columns show (each costs a statement per page)
+    _EAGER_BY_COLUMN = {"scopes": "scopes", "department": "department",
+                        "qualification": "qualification", "education": "qualification",
+                        "school": "qualification", "major": "qualification",
+                        "authority": "authority", "location": "location",
+                        "institution": "institution"}
+
+    def _shown_columns(self) -> set:
+        return set(self.column_list or ()) | set(self.column_export_list or ())
+
+    def _eager_options(self):
+        names = {"person"} | {self._EAGER_BY_COLUMN[c] for c in self._shown_columns()
+                              if c in self._EAGER_BY_COLUMN}
+        return [selectinload(getattr(Registration, n)) for n in sorted(names)]
 
     def _load_accounts(self, rows):
         person_ids = [r.person_id for r in rows]
@@ -259,7 +271,8 @@ class RegistrationListView(OrgListView):
     def get_list(self, *args, **kwargs):
         self._ref_cache = None
         count, rows = super().get_list(*args, **kwargs)
-        self._load_accounts(rows)
+        if "account_state" in self._shown_columns():
+            self._load_accounts(rows)
         return count, rows
 
     def get_one(self, id):

@@ -3,6 +3,7 @@
 #
 #   scripts/pg_cluster.sh start DIR PORT   -> prints the SQLAlchemy URL on stdout
 #   scripts/pg_cluster.sh stop  DIR [PORT]
+#   PG_EXTRA_OPTS="-c shared_buffers=4GB …" scripts/pg_cluster.sh start DIR PORT
 #
 # The cluster lives in DIR/data, its unix socket in DIR/sock and its log in
 # DIR/postgres.log; everything is owned by the `postgres` user. It listens on
@@ -65,6 +66,9 @@ start)
 
     opts="-c listen_addresses=127.0.0.1 -p $port -k $sock"
     opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # benchmarks size the server for the machine, e.g.
+    # PG_EXTRA_OPTS="-c shared_buffers=4GB -c effective_cache_size=12GB -c random_page_cost=1.1"
+    opts="$opts ${PG_EXTRA_OPTS:-}"
     echo "pg_cluster: starting on 127.0.0.1:$port" >&2
     if ! as_pg "$PGBIN/pg_ctl" -D "$data" -l "$log" -o "$opts" -w -t 60 start >/dev/null; then
         echo "pg_cluster: server failed to start; log follows" >&2
