@@ -88,6 +88,9 @@ def _configure_sqlite(app, db):
         if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # page cache per connection (SQLite's default is 2 MB): a national register's indexes
+        # are gigabytes, and an import or a big institution's page touches many of their pages
+        cur.execute(f"PRAGMA cache_size=-{int(app.config['SQLITE_CACHE_KIB'])}")
         cur.close()
 
 

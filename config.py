@@ -28,6 +28,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
         or f"sqlite:///{instance / 'registry.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # SQLite page cache per connection, KiB (filled only as pages are read)
+        "SQLITE_CACHE_KIB": int(env.get("SQLITE_CACHE_KIB", "65536")),
         "CAPTCHA_ENABLED": env.get("CAPTCHA_ENABLED", "1") not in ("0", "false", "no"),
         "CONSOLE_2FA_ENABLED": env.get("CONSOLE_2FA_ENABLED", "1") not in ("0", "false", "no"),
         "SMS_BACKEND": env.get("SMS_BACKEND", "outbox"),

@@ -266,7 +266,8 @@ class Loader:
             "id", "username", "name", "phone", "phone_verified_at", "email", "password_hash",
             "state", "verification_outcome", "person_id", "institution_id", "registered_at",
             "verified_at", "activated_at", "id_number_enc", "id_number_hash",
-            "id_number_masked", "password_changed_at"], self.batch, parents=(wp,))
+            "id_number_masked", "password_changed_at", "username_key"], self.batch,
+            parents=(wp,))
         wapp = Writer(conn, md["application"], [
             "id", "type", "status", "subject_key", "account_id", "person_id", "applicant_kind",
             "confirming_institution_id", "authority_id", "registration_id", "payload", "reason",
@@ -349,7 +350,7 @@ class Loader:
                 wacc.add(aid, f"b{pid:09d}", name, f"13{pid:09d}", now, f"d{pid}@example.com",
                          self.password_hash, AccountState.ACTIVATED,
                          VerificationOutcome.IN_REGISTER, pid, iid, now, now, now, enc, h, masked,
-                         now)
+                         now, f"b{pid:09d}")
                 if pid % app_every == 0 and status == RegistrationStatus.VALID:
                     # 1 % of accounts (the big hospital: 5 %) have an open 变更 application
                     # waiting for the authority

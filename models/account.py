@@ -49,9 +49,13 @@ class PhysicianAccount(AuthUserMixin, IdentityNumberMixin, db.Model):  # 医师�
         sa.Index("ix_physician_account_institution_state", "institution_id", "state"),
         # 医师账户 lists of an institution, newest first, straight from the index
         sa.Index("ix_physician_account_institution_id", "institution_id", "id"),
+        sa.Index("uq_physician_account_username_key", "username_key", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # the lower-cased 用户名: logins and the uniqueness check are case-insensitive, and an
+    # equality on this unique index is one lookup (lower(username) would read every account)
+    username_key: Mapped[str | None] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.String(32))
     phone: Mapped[str] = mapped_column(sa.String(20))
     phone_verified_at: Mapped[dt.datetime | None] = mapped_column()
@@ -88,8 +92,13 @@ class PhysicianAccount(AuthUserMixin, IdentityNumberMixin, db.Model):  # 医师�
 
 class ConsoleUser(AuthUserMixin, db.Model):  # 机构端 / 审批端 账户
     __tablename__ = "console_user"
+    # a unique index, not a constraint: SQLite adds it without rebuilding the table
+    __table_args__ = (sa.Index("uq_console_user_username_key", "username_key", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # the lower-cased 用户名: logins and the uniqueness check are case-insensitive, and an
+    # equality on this unique index is one lookup (lower(username) would read every account)
+    username_key: Mapped[str | None] = mapped_column(sa.String(32))
     display_name: Mapped[str] = mapped_column(sa.String(64))
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     role: Mapped[ConsoleRole] = mapped_column(enum_column(ConsoleRole))
@@ -236,3 +245,11 @@ class Photo(db.Model):  # 医师相片 (re-encoded; stored in the database)
     review_reason: Mapped[str | None] = mapped_column(sa.String(256))
 
     account = relationship("PhysicianAccount")
+
+
+@sa.event.listens_for(PhysicianAccount, "before_insert")
+@sa.event.listens_for(PhysicianAccount, "before_update")
+@sa.event.listens_for(ConsoleUser, "before_insert")
+@sa.event.listens_for(ConsoleUser, "before_update")
+def _keep_username_key(mapper, connection, target):
+    target.username_key = (target.username or "").lower() or None

@@ -390,7 +390,8 @@ def build_scale(physicians, institutions, batch, echo):
             if status == RegistrationStatus.VALID and n % 10 == 3:
                 at = now - dt.timedelta(days=n % 700 + 1)
                 accounts.append({
-                    "username": f"sc{n:08d}", "name": name, "phone": f"17{n % 10 ** 9:09d}",
+                    "username": f"sc{n:08d}", "username_key": f"sc{n:08d}",
+                    "name": name, "phone": f"17{n % 10 ** 9:09d}",
                     "phone_verified_at": at, "email": f"sc{n:08d}@example.com",
                     "email_verified_at": None, "password_hash": password_hash,
                     "state": AccountState.ACTIVATED,

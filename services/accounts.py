@@ -88,7 +88,7 @@ def check_username(value: str, field: str = "username", exclude_id: int | None =
         raise DomainError("请输入用户名称。", field=field)
     if not USERNAME_RE.match(v):
         raise DomainError("用户名须以字母开头，由6至12位字母和数字组成。", field=field)
-    q = sa.select(PhysicianAccount.id).where(sa.func.lower(PhysicianAccount.username) == v.lower())
+    q = sa.select(PhysicianAccount.id).where(PhysicianAccount.username_key == v.lower())
     if exclude_id:
         q = q.where(PhysicianAccount.id != exclude_id)
     if db.session.scalar(q.limit(1)) is not None:

@@ -34,7 +34,7 @@ def find_physician_account(login_name: str) -> PhysicianAccount | None:
         return None
     live = PhysicianAccount.state != AccountState.REVOKED
     acct = db.session.scalar(sa.select(PhysicianAccount).where(
-        sa.func.lower(PhysicianAccount.username) == name.lower(), live))
+        PhysicianAccount.username_key == name.lower(), live))
     if acct is None and name.isdigit() and len(name) == 11:
         acct = db.session.scalar(sa.select(PhysicianAccount).where(
             PhysicianAccount.phone == name, PhysicianAccount.phone_verified_at.is_not(None), live))
@@ -63,7 +63,7 @@ def authenticate_physician(login_name: str, password: str, ip: str) -> Physician
 
 def authenticate_console(area: str, username: str, password: str, ip: str) -> ConsoleUser:
     key = (username or "").strip().lower()
-    user = db.session.scalar(sa.select(ConsoleUser).where(sa.func.lower(ConsoleUser.username) == key))
+    user = db.session.scalar(sa.select(ConsoleUser).where(ConsoleUser.username_key == key))
     if user is not None and user.role not in CONSOLE_AREAS[area]:
         user_for_area = None
     else:

@@ -78,7 +78,7 @@ def changes_for_institution(institution_id: int, start: dt.date,
                      _in(Registration.approved_on, start, end),
                      _in(Registration.status_changed_on, start, end))
     regs = []
-    for part in id_parts(sorted(candidate_ids), 30000):
+    for part in id_parts(sorted(candidate_ids), 100000):
         regs.extend(db.session.scalars(
             sa.select(Registration).where(id_in(Registration.id, part), changed)
             .options(selectinload(Registration.person), selectinload(Registration.location),
@@ -128,7 +128,7 @@ def changes_for_institution(institution_id: int, start: dt.date,
                                           f"执业地点：{r.location}")
 
     rows = []
-    for part in id_parts(sorted(set(here_now) | set(persons)), 30000):
+    for part in id_parts(sorted(set(here_now) | set(persons)), 100000):
         rows.extend(db.session.scalars(
             sa.select(Assessment).where(_in(Assessment.assessed_on, start, end),
                                         id_in(Assessment.person_id, part))

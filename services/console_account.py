@@ -52,7 +52,7 @@ def change_password(actor: Actor, user: ConsoleUser, old: str, new: str, confirm
 
 def _find(area: str, username: str, phone: str) -> ConsoleUser | None:
     user = db.session.scalar(sa.select(ConsoleUser).where(
-        sa.func.lower(ConsoleUser.username) == (username or "").strip().lower()))
+        ConsoleUser.username_key == (username or "").strip().lower()))
     if (user is None or user.role not in CONSOLE_AREAS[area] or not user.active
             or user.phone != (phone or "").strip()):
         return None

@@ -39,7 +39,7 @@ def generate_username(prefix: str = "org") -> str:
     for _ in range(50):
         name = prefix + "".join(secrets.choice(string.digits) for _ in range(6))
         if not db.session.scalar(sa.select(ConsoleUser.id).where(
-                sa.func.lower(ConsoleUser.username) == name)):
+                ConsoleUser.username_key == name.lower())):
             return name
     raise DomainError("暂时无法生成用户名，请稍后再试。")
 

@@ -101,3 +101,23 @@ def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_a
             insts = conn.execute(sa.text(
                 "SELECT id, province_prefix, city_prefix FROM institution ORDER BY id")).all()
         assert [tuple(r) for r in insts] == [(1, "14", "1401"), (2, "14", None)]
+
+
+def test_upgrade_fills_username_keys(migrated_app):
+    """Accounts made before the username keys get their lower-cased 用户名, and a login in
+    any case finds them."""
+    from flask_migrate import upgrade
+
+    from models import db
+    with migrated_app.app_context():
+        upgrade(revision="47cd3fcedee2")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO console_user (id, username, display_name, password_hash, role, "
+                "phone, active, must_change_password, created_at, password_changed_at) VALUES "
+                "(1, 'SxAdmin', '管理员', 'x', 'sysadmin', '13900000000', true, false, "
+                "'2020-01-01', '2020-01-01')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text(
+                "SELECT username_key FROM console_user WHERE id = 1")).scalar() == "sxadmin"
