@@ -527,7 +527,7 @@ class OtherProvincesView(RegistrationListView):
                           "authority", "approved_on"]
     column_filters = [_NameFilter(Registration.person_id, "医师姓名")]
 
-    MAX_LISTED_IDS = 30000
+    MAX_LISTED_IDS = 100000
 
     def scope(self, query):
         ids = self._other_province_ids()
