@@ -48,24 +48,24 @@ def in_prefix(column, prefix: str):
     return code_range(column, prefix)
 
 
-def registration_in_jurisdiction(prefix: str):
-    """A registration whose 主要执业机构 lies in the jurisdiction: an equality on the stored
-    province / city / county code, so a commission's list is one index range in id order."""
+def _at_level(prefix: str, province, city, county):
+    """Equality on the stored code of the jurisdiction's level ('14' province, '1401' city,
+    '140105' county): one index range in id order, whatever the level."""
     if not prefix:
         return sa.true()
+    column = {2: province, 4: city}.get(len(prefix), county)
+    return column == prefix
+
+
+def registration_in_jurisdiction(prefix: str):
+    """A registration whose 主要执业机构 lies in the jurisdiction."""
     return _registration_in(Registration, prefix)
 
 
 def institution_in_jurisdiction(prefix: str):
-    """An institution in the jurisdiction: equality on its stored province / city prefix or
-    its county code, so the list is one index range in id order."""
-    if not prefix:
-        return sa.true()
-    if len(prefix) == 2:
-        return Institution.province_prefix == prefix
-    if len(prefix) == 4:
-        return Institution.city_prefix == prefix
-    return Institution.region_code == prefix
+    """An institution in the jurisdiction (its stored prefixes, or its county code)."""
+    return _at_level(prefix, Institution.province_prefix, Institution.city_prefix,
+                     Institution.region_code)
 
 
 def person_in_jurisdiction(prefix: str):
@@ -97,8 +97,7 @@ def person_id_in_jurisdiction(person_id, prefix: str):
 
 
 def _registration_in(reg, prefix: str):
-    column = {2: reg.province_code, 4: reg.city_code}.get(len(prefix), reg.county_code)
-    return column == prefix
+    return _at_level(prefix, reg.province_code, reg.city_code, reg.county_code)
 
 
 def person_visible(prefix: str, person: Person) -> bool:
