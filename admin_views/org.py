@@ -527,20 +527,8 @@ class OtherProvincesView(RegistrationListView):
                           "authority", "approved_on"]
     column_filters = [_NameFilter(Registration.person_id, "医师姓名")]
 
-    MAX_LISTED_IDS = 100000
-
     def scope(self, query):
-        ids = self._other_province_ids()
-        if ids is None:  # an enormous institution: let the database join
-            inst = _inst()
-            mine = sa.select(Registration.person_id).where(
-                Registration.institution_id == inst.id,
-                Registration.status == RegistrationStatus.VALID).scalar_subquery()
-            return query.filter(Registration.person_id.in_(mine),
-                                Registration.status == RegistrationStatus.VALID,
-                                sa.func.substr(Registration.location_code, 1, 2)
-                                != inst.region_code[:2])
-        return query.filter(id_in(Registration.id, ids))
+        return query.filter(id_in(Registration.id, self._other_province_ids()))
 
     def _other_province_ids(self):
         """Ids of the valid registrations in other provinces of this institution's
@@ -551,14 +539,13 @@ class OtherProvincesView(RegistrationListView):
             return g._other_province_ids
         inst = _inst()
         mine = sa.orm.aliased(Registration)
-        ids = db.session.scalars(
+        g._other_province_ids = db.session.scalars(
             sa.select(Registration.id)
             .join(mine, mine.person_id == Registration.person_id)
             .where(mine.institution_id == inst.id, mine.status == RegistrationStatus.VALID,
                    Registration.status == RegistrationStatus.VALID,
                    sa.func.substr(Registration.location_code, 1, 2) != inst.region_code[:2])
         ).all()
-        g._other_province_ids = ids if len(ids) <= self.MAX_LISTED_IDS else None
         return g._other_province_ids
 
     def get_query(self):

@@ -7,15 +7,6 @@ from sqlalchemy.dialects import postgresql
 
 from models import db
 
-ID_PART = 5000
-
-
-def id_parts(ids, size: int = ID_PART):
-    ids = list(ids)
-    for i in range(0, len(ids), size):
-        yield ids[i:i + size]
-
-
 def id_in(column, ids):
     """`column IN ids` for an id list of any length, as one bound parameter: PostgreSQL
     `= ANY(array)`, SQLite `IN (SELECT value FROM json_each(?))` (thousands of separate

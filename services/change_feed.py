@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
 from sqlalchemy.orm import selectinload
 
-from .batching import id_in, id_parts
+from .batching import id_in
 
 from models import db
 from models.audit import AuditLog
@@ -77,13 +77,11 @@ def changes_for_institution(institution_id: int, start: dt.date,
     changed = sa.or_(_in_dt(Registration.created_at, start, end),
                      _in(Registration.approved_on, start, end),
                      _in(Registration.status_changed_on, start, end))
-    regs = []
-    for part in id_parts(sorted(candidate_ids), 100000):
-        regs.extend(db.session.scalars(
-            sa.select(Registration).where(id_in(Registration.id, part), changed)
-            .options(selectinload(Registration.person), selectinload(Registration.location),
-                     selectinload(Registration.institution))))
-    regs = sorted(regs, key=lambda r: r.id)[:MAX_ITEMS]
+    regs = list(db.session.scalars(
+        sa.select(Registration).where(id_in(Registration.id, candidate_ids), changed)
+        .options(selectinload(Registration.person), selectinload(Registration.location),
+                 selectinload(Registration.institution))
+        .order_by(Registration.id).limit(MAX_ITEMS)))
 
     items: list[ChangeItem] = []
     persons: dict[int, Person] = {}
@@ -127,13 +125,11 @@ def changes_for_institution(institution_id: int, start: dt.date,
             add(day, r.person, KIND_LEFT, f"主要执业机构变更为{r.institution.name}，"
                                           f"执业地点：{r.location}")
 
-    rows = []
-    for part in id_parts(sorted(set(here_now) | set(persons)), 100000):
-        rows.extend(db.session.scalars(
-            sa.select(Assessment).where(_in(Assessment.assessed_on, start, end),
-                                        id_in(Assessment.person_id, part))
-            .options(selectinload(Assessment.person))))
-    for a in sorted(rows, key=lambda a: a.id)[:MAX_ITEMS]:
+    rows = db.session.scalars(
+        sa.select(Assessment).where(_in(Assessment.assessed_on, start, end),
+                                    id_in(Assessment.person_id, set(here_now) | set(persons)))
+        .options(selectinload(Assessment.person)).order_by(Assessment.id).limit(MAX_ITEMS))
+    for a in rows:
         add(a.assessed_on, a.person, KIND_ASSESSMENT,
             f"{a.period_label} 考核结果：{a.result.label}（考核机构：{a.assessing_body}）")
 

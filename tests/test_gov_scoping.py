@@ -248,6 +248,27 @@ def test_every_gov_route_requires_a_commission_login(client, make, login_as, app
             assert "/login" in org.get(rule.rule).headers["Location"]
 
 
+def _list_page_with_statements(client, url, table):
+    """The page and the (statement, parameters) of its `SELECT <table>.id … LIMIT` queries."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith(f"SELECT {table}.id") and " LIMIT " in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = text_of(client.get(url))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    return page, seen
+
+
+def _plan(conn, statement, params) -> str:
+    return " | ".join(r[-1] for r in conn.exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + statement, params))
+
+
 def test_provincial_registration_list_runs_on_indexes(client, make, login_as, world):
     """The 执业注册 list of a provincial reviewer is one range of the (province_code, id)
     index read newest first: no `LIKE '14%'`, no scan of registration, no sort of the
@@ -255,17 +276,7 @@ def test_provincial_registration_list_runs_on_indexes(client, make, login_as, wo
     if db.engine.dialect.name != "sqlite":
         pytest.skip("plan check written for SQLite's EXPLAIN QUERY PLAN")
     login_as(make.reviewer(world["shanxi"]))
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith("SELECT registration.id") and " LIMIT " in statement:
-            seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        page = text_of(client.get("/gov/registrations/"))
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    page, seen = _list_page_with_statements(client, "/gov/registrations/", "registration")
     assert "太原医师" in page and "大同医师" in page and "北京医师" not in page
     assert len(seen) == 1, seen
     statement, params = seen[0]
@@ -276,8 +287,7 @@ def test_provincial_registration_list_runs_on_indexes(client, make, login_as, wo
     fresh = sa.create_engine("sqlite://")
     db.metadata.create_all(fresh)
     with fresh.connect() as conn:
-        plan = " | ".join(r[-1] for r in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, params))
+        plan = _plan(conn, statement, params)
     fresh.dispose()
     assert "SCAN registration" not in plan, plan
     assert "ix_registration_province_id (province_code=?)" in plan, plan
@@ -294,17 +304,7 @@ def test_name_search_starts_from_the_name_index(client, make, login_as, world):
     nation = make.authority(name="国家卫生健康委员会", level=AuthorityLevel.NATIONAL,
                             region_code="110000")
     login_as(make.reviewer(nation))
-    seen = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().startswith("SELECT credit_record.id") and " LIMIT " in statement:
-            seen.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        page = text_of(client.get("/gov/credit/?search=太原"))
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    page, seen = _list_page_with_statements(client, "/gov/credit/?search=太原", "credit_record")
     assert "太原医师" in page and "大同医师" not in page
     statement, params = seen[-1]
     plain = statement.replace("likelihood(", "(").replace(", 0.001)", ")")
@@ -321,10 +321,8 @@ def test_name_search_starts_from_the_name_index(client, make, login_as, world):
             "('credit_record', 'ix_credit_record_person_id', '96000 1')")
     with fresh.connect() as conn:
         conn.exec_driver_sql("ANALYZE sqlite_schema")  # reload the statistics
-        plan = " | ".join(r[-1] for r in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, params))
-        without_hint = " | ".join(r[-1] for r in conn.exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + plain, params))
+        plan = _plan(conn, statement, params)
+        without_hint = _plan(conn, plain, params)
     fresh.dispose()
     assert "ix_person_name" in plan and "SCAN credit_record" not in plan, (plan, statement)
     # the statistics do mislead the planner without the hint (the test can fail)
