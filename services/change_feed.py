@@ -61,26 +61,24 @@ def changes_for_institution(institution_id: int, start: dt.date,
                             end: dt.date | None = None) -> list[ChangeItem]:
     end = end or start
     # the institution's physicians and their registrations, read through the institution and
-    # person indexes first (a few thousand ids): the change dates have no index, and a date
-    # OR over the national register would read all of it
-    here_now = list(db.session.scalars(
-        sa.select(Registration.person_id).where(
-            Registration.institution_id == institution_id,
-            Registration.status == RegistrationStatus.VALID)))
+    # person indexes inside the database (a few thousand rows): the change dates have no
+    # index, and a date OR over the national register would read all of it
+    here_now = (sa.select(Registration.person_id)
+                .where(Registration.institution_id == institution_id,
+                       Registration.status == RegistrationStatus.VALID))
     mine = sa.orm.aliased(Registration)
-    candidate_ids = set(db.session.scalars(
-        sa.select(Registration.id).where(Registration.institution_id == institution_id)))
-    candidate_ids.update(db.session.scalars(
+    candidates = sa.union(
+        sa.select(Registration.id).where(Registration.institution_id == institution_id),
         sa.select(Registration.id).join(mine, mine.person_id == Registration.person_id)
         .where(mine.institution_id == institution_id,
-               mine.status == RegistrationStatus.VALID)))
+               mine.status == RegistrationStatus.VALID)).subquery()
     changed = sa.or_(_in_dt(Registration.created_at, start, end),
                      _in(Registration.approved_on, start, end),
                      _in(Registration.status_changed_on, start, end))
     regs = list(db.session.scalars(
-        sa.select(Registration).where(id_in(Registration.id, candidate_ids), changed)
+        sa.select(Registration).where(Registration.id.in_(sa.select(candidates.c.id)), changed)
         .options(selectinload(Registration.person), selectinload(Registration.location),
-                 selectinload(Registration.institution))
+                 selectinload(Registration.institution), selectinload(Registration.scopes))
         .order_by(Registration.id).limit(MAX_ITEMS)))
 
     items: list[ChangeItem] = []
@@ -127,7 +125,8 @@ def changes_for_institution(institution_id: int, start: dt.date,
 
     rows = db.session.scalars(
         sa.select(Assessment).where(_in(Assessment.assessed_on, start, end),
-                                    id_in(Assessment.person_id, set(here_now) | set(persons)))
+                                    sa.or_(Assessment.person_id.in_(here_now),
+                                           id_in(Assessment.person_id, persons)))
         .options(selectinload(Assessment.person)).order_by(Assessment.id).limit(MAX_ITEMS))
     for a in rows:
         add(a.assessed_on, a.person, KIND_ASSESSMENT,

@@ -258,3 +258,44 @@ def test_business_list_sql_does_not_grow_with_rows(app, client, make, login_as, 
     assert len(large) <= len(small), (
         f"{url}: {len(small)} statements for the small list, {len(large)} for the large one:\n"
         + "\n".join(" ".join(s.split())[:160] for s in large))
+
+
+def test_change_feed_sql_does_not_grow_with_changes(app, client, make, login_as):
+    """医师变动信息: 2 and then 12 of each change yesterday (new registration, 执业范围 changed,
+    注销, 定期考核) cost the same statements."""
+    from models import db
+    from models.enums import AssessmentResult, RegistrationStatus
+    from models.registry import Assessment
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    inst = make.institution(name="变动计数医院", region_code="140105")
+    login_as(make.institution_admin(inst))
+
+    def add(n):
+        for _ in range(n):
+            newcomer = make.person()
+            r = make.registration(newcomer, inst, approved_on=yesterday)
+            r.created_at = dt.datetime.combine(yesterday, dt.time(10))
+            changed = make.person()  # 执业范围 changed yesterday: the row names the scopes
+            r = make.registration(changed, inst, approved_on=yesterday, scope_codes=("11", "12"))
+            r.created_at = dt.datetime(2020, 1, 1)
+            leaver = make.person()
+            r = make.registration(leaver, inst)
+            r.created_at = dt.datetime(2020, 1, 1)
+            r.status, r.status_changed_on = RegistrationStatus.CANCELLED, yesterday
+            db.session.add(Assessment(person_id=newcomer.id, period_start=dt.date(2023, 1, 1),
+                                      period_end=dt.date(2025, 12, 31),
+                                      result=AssessmentResult.PASSED, assessing_body="太原市医师协会",
+                                      assessed_on=yesterday))
+        db.session.commit()
+        db.session.expire_all()  # the page loads what it shows, not what the test left
+
+    url = "/org/change-feed/"
+    add(2)
+    _render(app, client, url)
+    small, html_small = _render(app, client, url)
+    add(10)
+    large, html_large = _render(app, client, url)
+    assert "共 48 条变动信息" in html_large and "共 8 条变动信息" in html_small
+    assert len(large) <= len(small), (
+        f"{url}: {len(small)} statements for 8 changes, {len(large)} for 48:\n"
+        + "\n".join(" ".join(s.split())[:160] for s in large))
