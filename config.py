@@ -28,6 +28,12 @@ def build_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
         or f"sqlite:///{instance / 'registry.sqlite3'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # PostgreSQL settings of every web connection: a page is a few index lookups, and
+        # on a small machine a parallel plan's worker start-up and JIT compilation cost more
+        # than they save while taking the core another request needs (batch jobs such as
+        # `flask stats refresh` turn parallelism back on for their own transaction)
+        "PG_SESSION_OPTIONS": env.get("PG_SESSION_OPTIONS",
+                                      "-c max_parallel_workers_per_gather=0 -c jit=off"),
         # SQLite page cache per connection, KiB (filled only as pages are read)
         "SQLITE_CACHE_KIB": int(env.get("SQLITE_CACHE_KIB", "65536")),
         "CAPTCHA_ENABLED": env.get("CAPTCHA_ENABLED", "1") not in ("0", "false", "no"),
@@ -67,4 +73,10 @@ def build_config(overrides: dict | None = None) -> dict:
     uri = cfg["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
         cfg["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and cfg["PG_SESSION_OPTIONS"]:
+        engine_options = dict(cfg["SQLALCHEMY_ENGINE_OPTIONS"])
+        connect_args = dict(engine_options.get("connect_args") or {})
+        connect_args.setdefault("options", cfg["PG_SESSION_OPTIONS"])
+        engine_options["connect_args"] = connect_args
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     return cfg

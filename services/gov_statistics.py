@@ -52,6 +52,9 @@ def refresh_tallies(now: dt.datetime | None = None) -> int:
 
     from models.statistics import JurisdictionTally
     now = now or utcnow()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # a batch pass over the whole register: the web sessions' serial setting does not fit
+        db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 2"))
     valid = Registration.status == RegistrationStatus.VALID
     codes = (Registration.province_code, Registration.city_code, Registration.county_code)
     tally: Counter = Counter()

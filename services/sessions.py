@@ -4,6 +4,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import contains_eager
 
 from models import db
 from models.account import ConsoleUser, PhysicianAccount, UserSession
@@ -38,9 +39,24 @@ def end_user_sessions(user, except_token: str | None = None) -> int:
 
 
 def load_session_user(token: str):
-    """The user behind a live session token, or None (revoked, idle or too old)."""
-    row = db.session.get(UserSession, token_digest(token))
-    if row is None or row.revoked_at is not None:
+    """The user behind a live session token, or None (revoked, idle or too old).
+
+    One statement for the session, its user and a console user's institution and authority
+    (every console page scopes by them): loaded onto the user, which lives for the request,
+    so `current_user.authority` and lookups by primary key cost no further round trip."""
+    found = db.session.execute(
+        sa.select(UserSession, PhysicianAccount, ConsoleUser)
+        .outerjoin(PhysicianAccount, sa.and_(UserSession.user_kind == UserKind.PHYSICIAN,
+                                             PhysicianAccount.id == UserSession.user_id))
+        .outerjoin(ConsoleUser, sa.and_(UserSession.user_kind == UserKind.CONSOLE,
+                                        ConsoleUser.id == UserSession.user_id))
+        .outerjoin(ConsoleUser.institution).outerjoin(ConsoleUser.authority)
+        .options(contains_eager(ConsoleUser.institution), contains_eager(ConsoleUser.authority))
+        .where(UserSession.id == token_digest(token))).first()
+    if found is None:
+        return None
+    row, physician, console_user = found
+    if row.revoked_at is not None:
         return None
     now = utcnow()
     cfg = current_app.config
@@ -49,8 +65,7 @@ def load_session_user(token: str):
         row.revoked_at = now
         db.session.commit()
         return None
-    model = PhysicianAccount if row.user_kind == UserKind.PHYSICIAN else ConsoleUser
-    user = db.session.get(model, row.user_id)
+    user = physician if row.user_kind == UserKind.PHYSICIAN else console_user
     if user is None:
         return None
     if now - row.last_seen_at > TOUCH_EVERY:

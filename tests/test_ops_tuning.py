@@ -21,3 +21,41 @@ def test_gunicorn_config_tunes_the_collector_in_each_worker():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_postgresql_web_sessions_plan_serially_without_jit(app_ctx):
+    """Every PostgreSQL connection of the app plans without parallel workers or JIT (a page
+    is a few index lookups on a small machine); the statistics refresh, a batch pass, turns
+    parallelism back on for its own transaction only, not for the connection."""
+    import pytest
+    import sqlalchemy as sa
+
+    from models import db
+    from services.gov_statistics import refresh_tallies
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL session settings (runs when TEST_DATABASE_URL is set)")
+
+    def setting(name):
+        return db.session.execute(sa.text(f"SHOW {name}")).scalar()  # noqa: S608 (constant)
+
+    assert setting("max_parallel_workers_per_gather") == "0"
+    assert setting("jit") == "off"
+    db.session.rollback()
+    assert refresh_tallies() >= 0
+    # the refresh's own setting ended with its transaction: the pooled connection serves
+    # pages serially again
+    assert setting("max_parallel_workers_per_gather") == "0"
+    db.session.rollback()
+
+
+def test_postgresql_session_options_come_from_the_environment(tmp_path, monkeypatch):
+    from config import build_config
+    monkeypatch.setenv("PG_SESSION_OPTIONS", "-c work_mem=8MB")
+    cfg = build_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", "DATA_KEY": bytes(32),
+                        "SQLALCHEMY_DATABASE_URI": "postgresql://u@h/db"})
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert cfg["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"options": "-c work_mem=8MB"}
+    monkeypatch.delenv("PG_SESSION_OPTIONS")
+    sqlite = build_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
+                           "DATA_KEY": bytes(32), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]
