@@ -154,6 +154,9 @@ class ExactSearchMixin:
     indexes, never `ILIKE '%…%'`."""
 
     column_searchable_list = ["id"]  # only to switch the search box on
+    # the model's relationship the search clause reads, joined only for a search (a plain
+    # page needs no row of it beyond the 20 shown, which a selectin load fetches)
+    search_join: str | None = None
 
     def init_search(self):
         self._search_fields = []
@@ -167,6 +170,11 @@ class ExactSearchMixin:
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         clause = self.search_clause(search.strip())
+        if self.search_join is not None:
+            relationship = getattr(self.model, self.search_join)
+            query = query.join(relationship)
+            if count_query is not None:
+                count_query = count_query.join(relationship)
         query = query.filter(clause)
         if count_query is not None:
             count_query = count_query.filter(clause)
@@ -392,12 +400,10 @@ class QualificationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
         return query.filter(reg_service.person_id_in_jurisdiction(Qualification.person_id,
                                                                   jurisdiction_prefix()))
 
-    def get_query(self):
-        return super().get_query().join(Qualification.person).options(
-            selectinload(Qualification.person))
+    search_join = "person"
 
-    def get_count_query(self):
-        return super().get_count_query().join(Qualification.person)
+    def get_query(self):
+        return super().get_query().options(selectinload(Qualification.person))
 
     def get_one(self, id):
         try:
@@ -468,13 +474,11 @@ class RegistrationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
     def scope(self, query):
         return query.filter(reg_service.registration_in_jurisdiction(jurisdiction_prefix()))
 
+    search_join = "person"
+
     def get_query(self):
         # institution / authority / location are eager-loaded by Flask-Admin (column_list)
-        return super().get_query().join(Registration.person).options(
-            selectinload(Registration.person))
-
-    def get_count_query(self):
-        return super().get_count_query().join(Registration.person)
+        return super().get_query().options(selectinload(Registration.person))
 
     def search_clause(self, term):
         return _person_search(term, Person.certificate_no)
@@ -530,12 +534,10 @@ class AssessmentView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
             return query
         return query.filter(reg_service.person_id_in_jurisdiction(Assessment.person_id, prefix))
 
-    def get_query(self):
-        return super().get_query().join(Assessment.person).options(
-            selectinload(Assessment.person))
+    search_join = "person"
 
-    def get_count_query(self):
-        return super().get_count_query().join(Assessment.person)
+    def get_query(self):
+        return super().get_query().options(selectinload(Assessment.person))
 
     def search_clause(self, term):
         return _person_search(term, Person.certificate_no)
@@ -563,12 +565,10 @@ class CreditView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
             CreditRecord.authority_id.in_(authorities_in_jurisdiction()),
             reg_service.person_id_in_jurisdiction(CreditRecord.person_id, prefix)))
 
-    def get_query(self):
-        return super().get_query().join(CreditRecord.person).options(
-            selectinload(CreditRecord.person))
+    search_join = "person"
 
-    def get_count_query(self):
-        return super().get_count_query().join(CreditRecord.person)
+    def get_query(self):
+        return super().get_query().options(selectinload(CreditRecord.person))
 
     def search_clause(self, term):
         return _person_search(term, Person.certificate_no)
