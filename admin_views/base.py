@@ -168,6 +168,26 @@ def password_change_page(render):
     return render(errors=errors)
 
 
+def cached_menu(admin_view, render):
+    """The console's main menu as HTML, rendered once per (console, role, current view) and
+    then reused: which items show depends only on the role (`ConsoleAccessMixin.
+    is_accessible`) and which one is highlighted on the current view, while rendering it
+    walks every item with a url_for each. Anything else (not a console user, an inactive
+    one) renders as usual."""
+    from flask import current_app
+    from models.enums import UserKind
+    user = current_user
+    if not (getattr(user, "is_authenticated", False) and user.kind == UserKind.CONSOLE
+            and user.is_active):
+        return render()
+    cache = current_app.extensions.setdefault("console_menu_cache", {})
+    key = (admin_view.admin.endpoint, user.role, admin_view.endpoint, request.script_root)
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = render()
+    return html
+
+
 def tenant_institution_id() -> int:
     uid = getattr(current_user, "institution_id", None)
     if not uid:

@@ -442,3 +442,32 @@ def test_import_runs_in_the_background_with_progress(app, make):
         time.sleep(0.25)
     assert status["status"] == "done" and status["imported_rows"] == 3000
     assert 'data-status-url' in text_of(c.get(url))
+
+
+def test_menu_follows_role_and_current_view_when_reused(app, client, make, login_as):
+    """The console menu is rendered once per (console, role, current view) and reused: each
+    role still sees only its own items, and the highlighted item follows the page."""
+    from models.enums import ConsoleRole
+    from tests.helpers import text_of
+    shanxi = make.authority(name="山西省卫生健康委员会（菜单）", region_code="140000")
+
+    def menu(url):
+        html = text_of(client.get(url))
+        # from the main menu to the user's links on the right
+        return html.split('class="nav navbar-nav mr-auto"', 1)[1].split('navbar-nav ml-auto', 1)[0]
+
+    reviewer = make.reviewer(shanxi)
+    sysadmin = make.console_user(ConsoleRole.SYSADMIN, authority_obj=shanxi)
+    for _ in range(2):  # the second round is served from the cache
+        login_as(reviewer)
+        m = menu("/gov/registrations/")
+        assert "执业注册" in m and "后台账户" not in m and "审计日志" not in m
+        active = m.split('dropdown-item active', 1)[1].split("</a>", 1)[0]
+        assert "执业注册" in active
+        active = menu("/gov/qualifications/").split('dropdown-item active', 1)[1]
+        assert "医师资格" in active.split("</a>", 1)[0]
+        m = menu("/gov/security/")  # a page both roles open: same view, other role
+        assert "执业注册" in m and "后台账户" not in m
+        login_as(sysadmin)
+        m = menu("/gov/security/")
+        assert "后台账户" in m and "执业注册" not in m
