@@ -108,6 +108,10 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
         sa.Index("ix_registration_province_id", "province_code", "id"),
         sa.Index("ix_registration_city_id", "city_code", "id"),
         sa.Index("ix_registration_county_id", "county_code", "id"),
+        # the daily change feed (医师变动信息) reads a day's changes by these dates
+        sa.Index("ix_registration_created_at", "created_at"),
+        sa.Index("ix_registration_approved_on", "approved_on"),
+        sa.Index("ix_registration_status_changed_on", "status_changed_on"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)
@@ -208,7 +212,7 @@ class Assessment(db.Model):  # 定期考核
     period_end: Mapped[dt.date] = mapped_column(sa.Date)
     result: Mapped[AssessmentResult] = mapped_column(enum_column(AssessmentResult))
     assessing_body: Mapped[str] = mapped_column(sa.String(128))
-    assessed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
+    assessed_on: Mapped[dt.date | None] = mapped_column(sa.Date, index=True)  # change feed
 
     person = relationship("Person")
 
