@@ -22,6 +22,10 @@ class Application(db.Model):
         sa.Index("ix_application_confirming_status", "confirming_institution_id", "status",
                  "submitted_at"),
         sa.Index("ix_application_authority_status", "authority_id", "status", "submitted_at"),
+        # an institution's own applications (备案/注销 it files): with the confirming index,
+        # the 业务办理 lists read "confirming OR applicant" as two index ranges
+        sa.Index("ix_application_applicant_status", "applicant_institution_id", "status",
+                 "submitted_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[ApplicationType] = mapped_column(enum_column(ApplicationType))
