@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, default_locale="zh_Hans_CN", locale_selector=lambda: "zh_Hans_CN")
+    _ping_idle(app, db)
     _configure_sqlite(app, db)
 
     from web import auth, common
@@ -71,6 +72,38 @@ def _compile_admin_translations(app) -> str:
             write_mo(fh, catalog)
         os.replace(tmp, dest)
     return str(dest_dir.parent.parent)
+
+
+def _ping_idle(app, db):
+    """Pessimistic disconnect handling without a round trip per request: a connection that
+    sat in the pool longer than DB_PING_AFTER_IDLE_SECONDS (the server may have restarted or
+    dropped it meanwhile) is tested on checkout and replaced if dead; one in steady use is
+    not (`pool_pre_ping` would ping before every request)."""
+    import time
+
+    import sqlalchemy as sa
+
+    idle_limit = float(app.config["DB_PING_AFTER_IDLE_SECONDS"])
+    with app.app_context():
+        engine = db.engine
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):
+        record.info["checked_in_at"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, _proxy):
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since <= idle_limit:
+            return
+        try:
+            cur = dbapi_conn.cursor()
+            cur.execute("SELECT 1")
+            cur.close()
+            dbapi_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 (any failure means a dead connection)
+            # the pool discards this connection and checks out a fresh one
+            raise sa.exc.DisconnectionError() from exc
 
 
 def _configure_sqlite(app, db):

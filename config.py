@@ -27,7 +27,10 @@ def build_config(overrides: dict | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
         or f"sqlite:///{instance / 'registry.sqlite3'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # a pooled connection idle for longer than this is pinged before use (and replaced
+        # if the server dropped it); a busy pool skips the round trip (app._ping_idle)
+        "DB_PING_AFTER_IDLE_SECONDS": float(env.get("DB_PING_AFTER_IDLE_SECONDS", "10")),
         # PostgreSQL settings of every web connection: a page is a few index lookups, and
         # on a small machine a parallel plan's worker start-up and JIT compilation cost more
         # than they save while taking the core another request needs (batch jobs such as

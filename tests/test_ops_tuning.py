@@ -59,3 +59,30 @@ def test_postgresql_session_options_come_from_the_environment(tmp_path, monkeypa
     sqlite = build_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x",
                            "DATA_KEY": bytes(32), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert "connect_args" not in sqlite["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+def test_a_dropped_idle_connection_is_replaced_without_an_error(app):
+    """A pooled connection the server dropped while it sat idle (a restart, an idle timeout)
+    is found dead on checkout and replaced: the next page is served normally. Busy
+    connections are not pinged before every request."""
+    import pytest
+    import sqlalchemy as sa
+
+    from app import create_app
+    from models import db
+    from tests.conftest import make_test_config
+    if not make_test_config()["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("needs a server that can drop a connection (runs with TEST_DATABASE_URL)")
+    pinged = create_app(make_test_config(DB_PING_AFTER_IDLE_SECONDS=0))
+    with pinged.app_context():
+        pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        db.session.remove()  # back to the pool, idle
+        with app.app_context():  # another connection ends it, as a server restart would
+            db.session.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            db.session.commit()
+    resp = pinged.test_client().get("/healthz")
+    assert resp.status_code == 200 and resp.get_json()["db"] is True
+    with pinged.app_context():
+        assert db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+        db.session.remove()
+        db.engine.dispose()
