@@ -38,12 +38,15 @@ def markdown(r: dict) -> str:
         s = e.get("stock") or {}
         raw = e.get("raw_sql") or {}
         status = "" if o["status"] == 200 else f" (HTTP {o['status']})"
+        # a route that only redirects (e.g. /security/ → its first tab) is not a page
+        redirect = isinstance(o["status"], int) and 300 <= o["status"] < 400
+        verdict = "yes" if e.get("meets_target") else ("– (redirect)" if redirect else "NO")
         lines.append(
             f"| {e['page']}{status} | {_f(o['p50'], 2)} | {_f(o['p95'], 2)} | "
             f"{_f(o.get('cpu_p50'), 2)} | {_f(o.get('cpu_p95'), 2)} | {e['target_p95']} | {_f(o['statements'])} | {_f(o.get('db_p50'), 2)} | "
             f"{_f(raw.get('p50'), 3)} | {_f(e.get('ratio_raw_p50'))} | {_f(s.get('p50'))} | "
             f"{_f(s.get('p95'))} | {_f(e.get('stock_over_ours_p50'))} | "
-            f"{'yes' if e.get('meets_target') else 'NO'} |")
+            f"{verdict} |")
     lines += ["", "## Throughput (gunicorn, 2 sync workers, loopback)", "",
               "The load client (Python threads) runs on the same 2 CPUs as the server; "
               "*client CPU* is what it spends per request.", "",
