@@ -128,6 +128,15 @@ def _configure_sqlite(app, db):
         cur.execute(f"PRAGMA cache_size=-{int(app.config['SQLITE_CACHE_KIB'])}")
         cur.close()
 
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn, record):
+        # an import holds WAL checkpoints back in its own commits only
+        # (services.registry_import._hold_wal_write_back)
+        if dbapi_conn is not None and record.info.pop("wal_checkpoint_held", False):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA wal_autocheckpoint=1000")
+            cur.close()
+
 
 def main():
     from seed.commands import ensure_demo_data, print_demo_accounts

@@ -183,3 +183,72 @@ def test_duplicates_and_bad_rows_across_chunks_keep_their_line_numbers(app_ctx, 
     errors = {(line, field) for line, field, _ in job.errors}
     assert errors == {(26, "资格证书编码"), (12, "身份证号")}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 28
+
+
+def test_every_imported_qualification_belongs_to_the_person_of_its_row(app_ctx, tmp_path,
+                                                                        monkeypatch):
+    """New persons get their ids before the insert: over several chunks, with a person who
+    is already in the register and one who appears twice in the file, each qualification is
+    linked to the person whose 身份证号 and 姓名 its row carries."""
+    import services.registry_import as ri
+    from models.identity import id_blind_index
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 4)
+    actor = _actor(app_ctx)
+    known_id = F.id_number(area="140100", birth=dt.date(1979, 6, 2), seq=321)
+    known = F.person(name="王已在", id_no=known_id, birth=dt.date(1979, 6, 2))
+    rows = qual_rows(15, start=3000)
+    rows[13] = list(rows[1])                              # the same person, second category
+    rows[13][4], rows[13][6] = "Q20209999999", "中医"
+    rows[6][:4] = ["王已在", known_id, "男", "1979-06-02"]  # a person of the register
+    path = write_csv(tmp_path, rows)
+    job = import_file(actor, str(path), "quals.csv")
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 15, 0), job.errors
+    linked = {code: (person.id_number_hash, person.name) for code, person in db.session.execute(
+        sa.select(Qualification.code, Person).join(Person, Qualification.person))}
+    assert linked == {r[4]: (id_blind_index(r[1]), r[0]) for r in rows}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 14
+    assert linked[rows[6][4]][0] == known.id_number_hash
+
+
+def test_a_file_that_breaks_in_a_later_chunk_fails_with_a_message(app_ctx, tmp_path,
+                                                                     monkeypatch):
+    """Bytes that are not text after the first 64 KB: the chunks before them are imported,
+    the job fails with a message, and no reading thread is left behind."""
+    import threading
+
+    import services.registry_import as ri
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 200)
+    actor = _actor(app_ctx)
+    out = io.StringIO()
+    csv.writer(out).writerows([COLUMNS] + qual_rows(1200, start=5000))
+    path = tmp_path / "broken.csv"
+    path.write_bytes(out.getvalue().encode("utf-8") + b"\xff\xfe\x81" * 20 + b"\r\n")
+    job = import_file(actor, str(path), "broken.csv")
+    assert job.status == "failed"
+    assert "UTF-8" in job.errors[-1][2]
+    assert job.imported_rows == job.processed_rows > 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == \
+        job.imported_rows
+    assert not [t for t in threading.enumerate() if t.name == "import-validate"]
+
+
+def test_sqlite_pages_held_back_by_an_import_are_written_back(app_ctx, tmp_path):
+    """SQLite: the import's commits skip the automatic WAL checkpoint; the pages are copied
+    into the database file when the job ends, and pooled connections are back to the
+    default checkpoint interval."""
+    if db.engine.dialect.name != "sqlite":
+        import pytest
+        pytest.skip("SQLite's WAL checkpoints")
+    actor = _actor(app_ctx)
+    job = import_file(actor, str(write_csv(tmp_path, qual_rows(300, start=7000))), "q.csv")
+    assert job.imported_rows == 300
+    db.session.remove()
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    # the database file alone (WAL ignored) already holds the imported rows
+    import sqlite3
+    main_file = sqlite3.connect(f"file:{db.engine.url.database}?immutable=1", uri=True)
+    try:
+        assert main_file.execute("SELECT count(*) FROM qualification").fetchone()[0] == 300
+    finally:
+        main_file.close()
