@@ -107,6 +107,10 @@ class KeysetPagerMixin:
         return (bool(self.simple_list_pager) and not request.args.get("sort")
                 and self.column_default_sort == ("id", True))
 
+    def keyset_column(self):
+        """The column the list is ordered by (newest first) and keyed on."""
+        return self.model.id
+
     @staticmethod
     def _cursor(name):
         value = request.args.get(name, "")
@@ -118,10 +122,11 @@ class KeysetPagerMixin:
         if self.keyset_active():
             after, before = self._cursor("after"), self._cursor("before")
             if after is not None:
-                return query.filter(self.model.id < after).limit(page_size)
+                return query.filter(self.keyset_column() < after).limit(page_size)
             if before is not None:
-                return query.filter(self.model.id > before).order_by(None).order_by(
-                    self.model.id.asc()).limit(page_size)
+                key = self.keyset_column()
+                return query.filter(key > before).order_by(None).order_by(
+                    key.asc()).limit(page_size)
             if page and page > self.max_offset_page:
                 from flask import flash
                 flash(f"列表只能直接跳转到第 {self.max_offset_page + 1} 页以内；"

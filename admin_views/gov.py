@@ -27,6 +27,7 @@ from models.institution import Authority, Institution
 from models.messaging import FaqEntry, Question
 from models.reference import Region, ReferenceItem, region_prefix
 from models.registry import (Assessment, CreditRecord, DirectBusiness, Person, Qualification,
+                             QualificationRegion,
                              Registration)
 from services import DomainError, audit
 from services import institution_accounts as accounts
@@ -394,11 +395,38 @@ class QualificationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
         term = (request.args.get("search") or "").strip()
         return bool(ID_RE.match(term)) and request.endpoint == f"{self.endpoint}.index_view"
 
+    def _region_walk(self) -> str | None:
+        """A province's or city's list without a search is read from qualification_region
+        in its own key order (newest first); a search keeps its own index and only checks
+        each hit against the same rows."""
+        prefix = jurisdiction_prefix()
+        if len(prefix) in (2, 4) and not (request.args.get("search") or "").strip():
+            return prefix
+        return None
+
     def scope(self, query):
         if self._national_lookup():
             return query
-        return query.filter(reg_service.person_id_in_jurisdiction(Qualification.person_id,
-                                                                  jurisdiction_prefix()))
+        prefix = jurisdiction_prefix()
+        if len(prefix) not in (2, 4):  # the country, or a county (two small index reads)
+            return query.filter(reg_service.person_id_in_jurisdiction(Qualification.person_id,
+                                                                      prefix))
+        if self._region_walk():
+            return query.join(QualificationRegion,
+                              QualificationRegion.qualification_id == Qualification.id).filter(
+                QualificationRegion.region_code == prefix)
+        return query.filter(sa.exists().where(
+            QualificationRegion.region_code == prefix,
+            QualificationRegion.qualification_id == Qualification.id))
+
+    def _get_default_order(self):
+        if self._region_walk():
+            # the same order as qualification.id, on the index the walk reads
+            return iter([(QualificationRegion.qualification_id, [], True)])
+        return super()._get_default_order()
+
+    def keyset_column(self):
+        return QualificationRegion.qualification_id if self._region_walk() else Qualification.id
 
     search_join = "person"
 

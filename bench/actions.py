@@ -42,9 +42,12 @@ def remove_imported_rows(code_prefix: str, last_person_before: int) -> None:
     `flask seed scale` built it (a provincial reviewer's list would otherwise walk past the
     rows of every earlier run, all from one Beijing district)."""
     from models import db
-    from models.registry import Person, Qualification
-    db.session.execute(sa.delete(Qualification).where(
-        Qualification.code >= code_prefix, Qualification.code < code_prefix + "~"))
+    from models.registry import Person, Qualification, QualificationRegion
+    imported = sa.select(Qualification.id).where(
+        Qualification.code >= code_prefix, Qualification.code < code_prefix + "~")
+    db.session.execute(sa.delete(QualificationRegion).where(
+        QualificationRegion.qualification_id.in_(imported)))
+    db.session.execute(sa.delete(Qualification).where(Qualification.id.in_(imported)))
     db.session.execute(sa.delete(Person).where(
         Person.id > last_person_before,
         ~sa.exists().where(Qualification.person_id == Person.id)))

@@ -13,7 +13,8 @@ from .enums import (AssessmentResult, CreditKind, DirectBusinessKind, FilingStat
 from .identity import IdentityNumberMixin
 from .institution import Institution, utcnow
 
-__all__ = ["Person", "Qualification", "Registration", "registration_scope", "Filing",
+__all__ = ["Person", "Qualification", "QualificationRegion", "Registration",
+           "registration_scope", "Filing",
            "LegacySite", "Assessment", "CreditRecord", "CertificateReissue", "DirectBusiness"]
 
 
@@ -69,6 +70,20 @@ class Qualification(db.Model):  # 医师资格: issued once, never edited by the
 
     def __str__(self):
         return self.code
+
+
+class QualificationRegion(db.Model):
+    """The provinces and cities ('14', '1401') whose commissions see a 医师资格: those of its
+    person's 身份证号 area and of every place the person is registered — the same rule as
+    services.registry.person_in_jurisdiction, kept as rows so a provincial or city list walks
+    its own key newest first instead of probing every qualification of the country in turn
+    (up to 1.5 s for a city). Derived data: kept by the events below, the import and the
+    bulk loaders (add_qualification_regions)."""
+    __tablename__ = "qualification_region"
+    __table_args__ = {"sqlite_with_rowid": False}
+    region_code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    qualification_id: Mapped[int] = mapped_column(sa.ForeignKey("qualification.id"),
+                                                  primary_key=True, index=True)
 
 
 registration_scope = sa.Table(
@@ -284,6 +299,85 @@ def _move_registrations_with_institution(mapper, connection, target):
     """An institution moved to another county takes its registrations' jurisdiction along."""
     if sa.inspect(target).attrs.region_code.history.has_changes():
         province, city, county = jurisdiction_codes(target.region_code)
-        connection.execute(sa.update(Registration.__table__).where(
-            Registration.__table__.c.institution_id == target.id).values(
+        reg = Registration.__table__
+        connection.execute(sa.update(reg).where(reg.c.institution_id == target.id).values(
             province_code=province, city_code=city, county_code=county))
+        rebuild_qualification_regions(connection, sa.select(reg.c.person_id).where(
+            reg.c.institution_id == target.id))
+
+
+# ---- qualification_region: who sees a 医师资格 ----------------------------------------------
+
+def _region_rows(person_ids, after_qualification_id):
+    """(region code, qualification id) rows of the given persons (None: everyone), or of the
+    qualifications above an id (those a bulk insert just added)."""
+    q, p, r = Qualification.__table__, Person.__table__, Registration.__table__
+
+    def only(select):
+        if after_qualification_id is not None:
+            select = select.where(q.c.id > after_qualification_id)
+        return select if person_ids is None else select.where(q.c.person_id.in_(person_ids))
+
+    def by_area(length):
+        return only(sa.select(sa.func.substr(p.c.id_number_masked, 1, length), q.c.id)
+                    .select_from(q.join(p, p.c.id == q.c.person_id)))
+
+    def by_registration(column):
+        return only(sa.select(column, q.c.id)
+                    .select_from(r.join(q, q.c.person_id == r.c.person_id))
+                    .where(column.is_not(None)))
+
+    return sa.union(by_area(2), by_area(4), by_registration(r.c.province_code),
+                    by_registration(r.c.city_code))
+
+
+def add_qualification_regions(connection, person_ids=None, *,
+                              after_qualification_id: int | None = None) -> None:
+    """Insert the missing rows of these persons (a list or a select of ids; None: the whole
+    register, as after a bulk load) or of the qualifications above an id."""
+    table = QualificationRegion.__table__
+    rows = _region_rows(person_ids, after_qualification_id)
+    cols = ["region_code", "qualification_id"]
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(table).from_select(cols, rows).on_conflict_do_nothing()
+    else:
+        stmt = sa.insert(table).from_select(cols, rows).prefix_with("OR IGNORE")
+    connection.execute(stmt)
+
+
+def index_new_qualification_regions(connection) -> None:
+    """After a bulk load that wrote persons, qualifications and registrations directly: the
+    rows of every qualification above the highest one already indexed (all when empty)."""
+    table = QualificationRegion.__table__
+    top = connection.scalar(sa.select(sa.func.max(table.c.qualification_id)))
+    add_qualification_regions(connection, after_qualification_id=top)
+
+
+def rebuild_qualification_regions(connection, person_ids) -> None:
+    """Recompute the rows of these persons (a registration moved, an ID area corrected)."""
+    q, table = Qualification.__table__, QualificationRegion.__table__
+    connection.execute(sa.delete(table).where(table.c.qualification_id.in_(
+        sa.select(q.c.id).where(q.c.person_id.in_(person_ids)))))
+    add_qualification_regions(connection, person_ids)
+
+
+@sa.event.listens_for(Qualification, "after_insert")
+@sa.event.listens_for(Registration, "after_insert")
+def _regions_of_new_rows(mapper, connection, target):
+    add_qualification_regions(connection, [target.person_id])
+
+
+@sa.event.listens_for(Registration, "after_update")
+def _regions_of_moved_registration(mapper, connection, target):
+    state = sa.inspect(target)
+    if any(state.attrs[k].history.has_changes() for k in ("province_code", "city_code",
+                                                          "person_id")):
+        people = {target.person_id, *state.attrs.person_id.history.deleted}
+        rebuild_qualification_regions(connection, sorted(p for p in people if p))
+
+
+@sa.event.listens_for(Person, "after_update")
+def _regions_of_corrected_person(mapper, connection, target):
+    if sa.inspect(target).attrs.id_number_masked.history.has_changes():
+        rebuild_qualification_regions(connection, [target.id])

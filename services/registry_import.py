@@ -29,7 +29,7 @@ from models.enums import Gender, PhysicianCategory, PhysicianLevel, Qualificatio
 from models.identity import _keys, mask_id_number
 from models.institution import utcnow
 from models.reference import ReferenceItem
-from models.registry import Person, Qualification
+from models.registry import Person, Qualification, add_qualification_regions
 
 from . import Actor, DomainError, audit
 from .registry import NAME_RE
@@ -394,10 +394,14 @@ class _Importer:
                         r["masked"], False, now))
                 _bulk_insert(Person.__table__, PERSON_COLS, people_rows)
             if good:
+                conn = db.session.connection()
+                top = conn.scalar(sa.select(sa.func.max(Qualification.id))) or 0
                 _bulk_insert(Qualification.__table__, QUALIFICATION_COLS, [(
                     r["code"], person_ids[r["hash"]], r["level"].value, r["category"].value,
                     r["year"], r["school"], r["major"], r["edu"], r["issuer"], r["kind"].value,
                     now) for r in good])
+                # who sees them: the persons' 身份证号 areas and registrations
+                add_qualification_regions(conn, after_qualification_id=top)
             self.job.imported_rows += len(good)
         self.job.failed_rows += bad
         self.job.processed_rows += size

@@ -327,3 +327,87 @@ def test_name_search_starts_from_the_name_index(client, make, login_as, world):
     assert "ix_person_name" in plan and "SCAN credit_record" not in plan, (plan, statement)
     # the statistics do mislead the planner without the hint (the test can fail)
     assert "SCAN credit_record" in without_hint, without_hint
+
+
+def _region_rows_by_rule(prefix: str) -> set[int]:
+    """Qualification ids a commission with this prefix may see, by the jurisdiction rule."""
+    from models.registry import Qualification
+    from services.registry import person_id_in_jurisdiction
+    return set(db.session.scalars(sa.select(Qualification.id).where(
+        person_id_in_jurisdiction(Qualification.person_id, prefix))))
+
+
+def _region_rows_stored(prefix: str) -> set[int]:
+    from models.registry import QualificationRegion
+    return set(db.session.scalars(sa.select(QualificationRegion.qualification_id).where(
+        QualificationRegion.region_code == prefix)))
+
+
+def test_provincial_qualification_list_follows_id_area_and_registrations(client, make,
+                                                                          login_as, world):
+    """A province's and a city's 医师资格 lists are read from qualification_region: a person
+    is seen through the 身份证号 area or a registration there, and the rows follow a
+    registration that moves, an institution that moves and a qualification added later."""
+    from models.enums import PhysicianCategory
+    from models.registry import Qualification
+    shanxi = world["shanxi"]
+    beijing_inst = world["prov"]["inst"]
+    # a Beijing ID registered in 太原, and a second qualification added afterwards
+    migrant = make.person(name="北京籍太原医师", id_no=make.id_number(area="110105", seq=77))
+    reg = make.registration(migrant, world["mine"]["inst"])
+    make.qualification(migrant, category=PhysicianCategory.TCM)
+    login_as(make.reviewer(shanxi))
+
+    def shown(url="/gov/qualifications/"):
+        return text_of(client.get(url))
+
+    page = shown()
+    assert page.count("北京籍太原医师") == 2
+    assert "太原医师" in page and "大同医师" in page and "北京医师" not in page
+    for prefix in ("14", "1401", "1402", "11", "1101"):
+        assert _region_rows_stored(prefix) == _region_rows_by_rule(prefix), prefix
+
+    # the registration moves to Beijing: the migrant leaves Shanxi
+    reg.institution_id = beijing_inst.id
+    db.session.commit()
+    assert "北京籍太原医师" not in shown()
+    # the Beijing hospital moves to 大同: its physicians come into Shanxi (and the migrant)
+    beijing_inst.region_code = "140213"
+    db.session.commit()
+    page = shown()
+    assert "北京医师" in page and page.count("北京籍太原医师") == 2
+    for prefix in ("14", "1401", "1402", "11", "1101"):
+        assert _region_rows_stored(prefix) == _region_rows_by_rule(prefix), prefix
+    # a name search in the province checks the same rows
+    assert "北京医师" in shown("/gov/qualifications/?search=北京医师")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 5
+
+
+def test_provincial_qualification_list_pages_by_key(client, make, login_as):
+    """The province's walk keys its pages on the region rows: 下一页 continues where the page
+    ended, with no row twice and none skipped."""
+    province = make.authority(name="山西省卫生健康委员会", region_code="140000")
+    inst = make.institution(name="翻页医院", region_code="140105", authority_obj=province)
+    outsider = make.institution(name="外省医院", region_code="110105")
+    names = []
+    for i in range(45):
+        name = "资格医师" + "甲乙丙丁戊己庚辛壬癸"[i % 10] + "子丑寅卯辰巳午未申酉戌亥"[i // 10]
+        person = make.person(name=name, id_no=make.id_number(area="110105", seq=i))
+        make.registration(person, inst if i % 3 else outsider)
+        if i % 3:
+            names.append(name)
+    login_as(make.reviewer(province))
+    import re
+    seen, url = [], "/gov/qualifications/"
+    while url:
+        page = text_of(client.get(url))
+        seen += re.findall(r"资格医师..", page)
+        m = re.search(r'<a class="page-link"[^>]*href="([^"]+)"[^>]*>下一页</a>', page)
+        url = html_unescape(m.group(1)) if m else None
+        assert url is None or "after=" in url
+    assert seen == names[::-1]
+
+
+def html_unescape(value):
+    import html
+    return html.unescape(value)

@@ -117,4 +117,9 @@ def test_upgrade_from_the_first_revision_keeps_every_row(fresh_app):
                 for col, value in row.items():
                     if col in table.columns:
                         assert _norm(got[0][col]) == value, (name, col)
+            # derived on the way: who sees the qualification (its person's 身份证号 area)
+            masked, qual_id = rows["person"]["id_number_masked"], rows["qualification"]["id"]
+            derived = set(conn.execute(sa.text(
+                "SELECT region_code, qualification_id FROM qualification_region")).all())
+            assert {(masked[:2], qual_id), (masked[:4], qual_id)} <= derived
         db.session.remove()
