@@ -29,7 +29,8 @@ from models.enums import Gender, PhysicianCategory, PhysicianLevel, Qualificatio
 from models.identity import _keys, mask_id_number
 from models.institution import utcnow
 from models.reference import ReferenceItem
-from models.registry import Person, Qualification, add_qualification_regions
+from models.registry import (Person, Qualification, QualificationRegion,
+                             add_qualification_regions)
 
 from . import Actor, DomainError, audit
 from .registry import NAME_RE
@@ -385,7 +386,7 @@ class _Importer:
                 now = now.isoformat(" ")
             person_ids = {h: pid for h, (pid, _) in persons.items()}
             if new_people:
-                new_ids = _new_person_ids(len(new_people), self.job.id)
+                new_ids = _new_ids("person", len(new_people), self.job.id)
                 people_rows = []
                 for pid, (h, r) in zip(new_ids, new_people.items()):
                     person_ids[h] = pid
@@ -394,14 +395,21 @@ class _Importer:
                         r["masked"], False, now))
                 _bulk_insert(Person.__table__, PERSON_COLS, people_rows)
             if good:
-                conn = db.session.connection()
-                top = conn.scalar(sa.select(sa.func.max(Qualification.id))) or 0
+                qual_ids = _new_ids("qualification", len(good), self.job.id)
                 _bulk_insert(Qualification.__table__, QUALIFICATION_COLS, [(
-                    r["code"], person_ids[r["hash"]], r["level"].value, r["category"].value,
-                    r["year"], r["school"], r["major"], r["edu"], r["issuer"], r["kind"].value,
-                    now) for r in good])
-                # who sees them: the persons' 身份证号 areas and registrations
-                add_qualification_regions(conn, after_qualification_id=top)
+                    qid, r["code"], person_ids[r["hash"]], r["level"].value,
+                    r["category"].value, r["year"], r["school"], r["major"], r["edu"],
+                    r["issuer"], r["kind"].value, now) for qid, r in zip(qual_ids, good)])
+                # who sees them (qualification_region): the province and city of each row's
+                # 身份证号 area, written here; persons already in the register may also be
+                # registered elsewhere, which the database adds for them
+                _bulk_insert(QualificationRegion.__table__, ("region_code", "qualification_id"),
+                             [(code, qid) for qid, r in zip(qual_ids, good)
+                              for code in (r["id"][:2], r["id"][:4])])
+                known_ids = sorted({pid for pid, _ in persons.values()})
+                if known_ids:
+                    add_qualification_regions(db.session.connection(), known_ids,
+                                              after_qualification_id=min(qual_ids) - 1)
             self.job.imported_rows += len(good)
         self.job.failed_rows += bad
         self.job.processed_rows += size
@@ -434,20 +442,21 @@ def _hold_wal_write_back(conn) -> None:
 HELD_WAL_PAGES = 1_000_000  # a bound well above WRITE_BACK_ROWS' pages
 
 
-def _new_person_ids(count: int, job_id: int) -> list[int]:
-    """Ids for a chunk's new persons, known before the insert (so the chunk's qualifications
-    need no second blind-index lookup): PostgreSQL draws them from the id sequence in one
-    statement; SQLite appends after the highest id, which holds because the chunk's
-    transaction took the write lock first (nobody else can insert before it commits)."""
+def _new_ids(table: str, count: int, job_id: int) -> list[int]:
+    """Ids for a chunk's new persons or qualifications, known before the insert (so nothing
+    is looked up again by blind index or code afterwards): PostgreSQL draws them from the
+    table's id sequence in one statement; SQLite appends after the highest id, which holds
+    because the chunk's transaction takes the write lock first (nobody else can insert
+    before it commits)."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         return conn.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence('person', 'id')) "
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
             "FROM generate_series(1, %s)", (count,)).scalars().all()
     # touching the job's row takes the write lock before max(id) is read
     conn.exec_driver_sql("UPDATE import_job SET processed_rows = processed_rows WHERE id = ?",
                          (job_id,))
-    top = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM person").scalar()
+    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
     return list(range(top + 1, top + 1 + count))
 
 
@@ -468,7 +477,7 @@ def _select_in(sql_prefix: str, values: list, pg_type: str = "text"):
 
 PERSON_COLS = ("id", "name", "gender", "birth_date", "id_number_enc", "id_number_hash",
                "id_number_masked", "is_military", "created_at")
-QUALIFICATION_COLS = ("code", "person_id", "level", "category", "year", "school", "major",
+QUALIFICATION_COLS = ("id", "code", "person_id", "level", "category", "year", "school", "major",
                       "education_code", "issuing_authority", "kind", "created_at")
 
 

@@ -252,3 +252,33 @@ def test_sqlite_pages_held_back_by_an_import_are_written_back(app_ctx, tmp_path)
         assert main_file.execute("SELECT count(*) FROM qualification").fetchone()[0] == 300
     finally:
         main_file.close()
+
+
+def test_imported_qualifications_are_seen_where_their_persons_are(app_ctx, tmp_path,
+                                                                  monkeypatch):
+    """qualification_region after an import agrees with the jurisdiction rule: new persons by
+    their 身份证号 area, a person of the register also where he is registered."""
+    import services.registry_import as ri
+    from models.registry import QualificationRegion
+    from services.registry import person_id_in_jurisdiction
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 5)
+    actor = _actor(app_ctx)
+    known_id = F.id_number(area="110105", birth=dt.date(1980, 2, 3), seq=11)
+    known = F.person(name="京籍晋医", id_no=known_id, birth=dt.date(1980, 2, 3))
+    F.registration(known, F.institution(region_code="140105"))
+    rows = qual_rows(12, start=8000)                     # area 140100
+    rows[7][:4] = ["京籍晋医", known_id, "男", "1980-02-03"]
+    rows[7][6] = "中医"
+    job = import_file(actor, str(write_csv(tmp_path, rows)), "q.csv")
+    assert (job.imported_rows, job.failed_rows) == (12, 0), job.errors
+    for prefix in ("14", "1401", "11", "1101", "31"):
+        stored = set(db.session.scalars(sa.select(QualificationRegion.qualification_id).where(
+            QualificationRegion.region_code == prefix)))
+        rule = set(db.session.scalars(sa.select(Qualification.id).where(
+            person_id_in_jurisdiction(Qualification.person_id, prefix))))
+        assert stored == rule, prefix
+    imported_known = db.session.scalar(sa.select(Qualification.id).where(
+        Qualification.code == rows[7][4]))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(QualificationRegion).where(
+        QualificationRegion.qualification_id == imported_known,
+        QualificationRegion.region_code.in_(["14", "1401", "11", "1101"]))) == 4
