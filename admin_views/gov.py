@@ -27,7 +27,7 @@ from models.institution import Authority, Institution
 from models.messaging import FaqEntry, Question
 from models.reference import Region, ReferenceItem, region_prefix
 from models.registry import (Assessment, CreditRecord, DirectBusiness, Person, Qualification,
-                             QualificationRegion,
+                             region_index_of,
                              Registration)
 from services import DomainError, audit
 from services import institution_accounts as accounts
@@ -364,7 +364,48 @@ def _education_choices():
         .order_by(ReferenceItem.sort, ReferenceItem.code))]
 
 
-class QualificationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
+class RegionWalkMixin:
+    """Lists of records that belong to a person's jurisdiction (医师资格, 定期考核, 信用记录).
+
+    A province or a city reads them from the record kind's region table (models.registry:
+    qualification_region …) in that table's own key order, newest first — the rows of one
+    region, never the country's rows probed one by one. A search keeps its own index (姓名,
+    证书编码) and only checks each hit against the same region rows; the country and a county
+    (two small index reads) keep the direct rule."""
+
+    def _region_walk(self) -> str | None:
+        prefix = jurisdiction_prefix()
+        if len(prefix) in (2, 4) and not (request.args.get("search") or "").strip():
+            return prefix
+        return None
+
+    def region_scope(self, query):
+        prefix = jurisdiction_prefix()
+        if not prefix:  # national: everything
+            return query
+        if len(prefix) not in (2, 4):
+            return query.filter(self.county_rule(prefix))
+        region, column = region_index_of(self.model)
+        if self._region_walk():
+            return query.join(region, column == self.model.id).filter(
+                region.region_code == prefix)
+        return query.filter(sa.exists().where(region.region_code == prefix,
+                                              column == self.model.id))
+
+    def county_rule(self, prefix):
+        return reg_service.person_id_in_jurisdiction(self.model.person_id, prefix)
+
+    def _get_default_order(self):
+        if self._region_walk():
+            # the same order as the record's id, on the index the walk reads
+            return iter([(region_index_of(self.model)[1], [], True)])
+        return super()._get_default_order()
+
+    def keyset_column(self):
+        return region_index_of(self.model)[1] if self._region_walk() else self.model.id
+
+
+class QualificationView(RegionWalkMixin, RegistryDetailMixin, ExactSearchMixin, GovModelView):
     """医师资格: persons with a registration in the jurisdiction or an ID area code in it;
     an exact 身份证号 lookup searches the whole country (audited)."""
 
@@ -395,38 +436,10 @@ class QualificationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
         term = (request.args.get("search") or "").strip()
         return bool(ID_RE.match(term)) and request.endpoint == f"{self.endpoint}.index_view"
 
-    def _region_walk(self) -> str | None:
-        """A province's or city's list without a search is read from qualification_region
-        in its own key order (newest first); a search keeps its own index and only checks
-        each hit against the same rows."""
-        prefix = jurisdiction_prefix()
-        if len(prefix) in (2, 4) and not (request.args.get("search") or "").strip():
-            return prefix
-        return None
-
     def scope(self, query):
         if self._national_lookup():
             return query
-        prefix = jurisdiction_prefix()
-        if len(prefix) not in (2, 4):  # the country, or a county (two small index reads)
-            return query.filter(reg_service.person_id_in_jurisdiction(Qualification.person_id,
-                                                                      prefix))
-        if self._region_walk():
-            return query.join(QualificationRegion,
-                              QualificationRegion.qualification_id == Qualification.id).filter(
-                QualificationRegion.region_code == prefix)
-        return query.filter(sa.exists().where(
-            QualificationRegion.region_code == prefix,
-            QualificationRegion.qualification_id == Qualification.id))
-
-    def _get_default_order(self):
-        if self._region_walk():
-            # the same order as qualification.id, on the index the walk reads
-            return iter([(QualificationRegion.qualification_id, [], True)])
-        return super()._get_default_order()
-
-    def keyset_column(self):
-        return QualificationRegion.qualification_id if self._region_walk() else Qualification.id
+        return self.region_scope(query)
 
     search_join = "person"
 
@@ -542,7 +555,7 @@ class RegistrationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
                                 cancel=url_for(".details_view", id=reg.id))
 
 
-class AssessmentView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
+class AssessmentView(RegionWalkMixin, RegistryDetailMixin, ExactSearchMixin, GovModelView):
     simple_list_pager = True
     column_list = ["person.name", "person.id_number_masked", "period", "result",
                    "assessing_body", "assessed_on"]
@@ -557,10 +570,7 @@ class AssessmentView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
     column_default_sort = ("id", True)
 
     def scope(self, query):
-        prefix = jurisdiction_prefix()
-        if not prefix:  # national: everything (an IN over every person would be a full scan)
-            return query
-        return query.filter(reg_service.person_id_in_jurisdiction(Assessment.person_id, prefix))
+        return self.region_scope(query)
 
     search_join = "person"
 
@@ -571,7 +581,7 @@ class AssessmentView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
         return _person_search(term, Person.certificate_no)
 
 
-class CreditView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
+class CreditView(RegionWalkMixin, RegistryDetailMixin, ExactSearchMixin, GovModelView):
     simple_list_pager = True
     column_list = ["person.name", "person.id_number_masked", "kind", "decided_on", "authority",
                    "revokes_certificate"]
@@ -586,12 +596,12 @@ class CreditView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
     column_default_sort = ("id", True)
 
     def scope(self, query):
-        prefix = jurisdiction_prefix()
-        if not prefix:  # national: everything
-            return query
-        return query.filter(sa.or_(
-            CreditRecord.authority_id.in_(authorities_in_jurisdiction()),
-            reg_service.person_id_in_jurisdiction(CreditRecord.person_id, prefix)))
+        return self.region_scope(query)
+
+    def county_rule(self, prefix):
+        # the person's jurisdiction, or the commission that recorded it
+        return sa.or_(CreditRecord.authority_id.in_(authorities_in_jurisdiction()),
+                      super().county_rule(prefix))
 
     search_join = "person"
 

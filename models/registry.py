@@ -11,10 +11,10 @@ from .enums import (AssessmentResult, CreditKind, DirectBusinessKind, FilingStat
                     PhysicianCategory, PhysicianLevel, QualificationKind, RegistrationStatus,
                     enum_column)
 from .identity import IdentityNumberMixin
-from .institution import Institution, utcnow
+from .institution import Authority, Institution, utcnow
 
-__all__ = ["Person", "Qualification", "QualificationRegion", "Registration",
-           "registration_scope", "Filing",
+__all__ = ["Person", "Qualification", "QualificationRegion", "AssessmentRegion",
+           "CreditRecordRegion", "Registration", "registration_scope", "Filing",
            "LegacySite", "Assessment", "CreditRecord", "CertificateReissue", "DirectBusiness"]
 
 
@@ -302,20 +302,58 @@ def _move_registrations_with_institution(mapper, connection, target):
         reg = Registration.__table__
         connection.execute(sa.update(reg).where(reg.c.institution_id == target.id).values(
             province_code=province, city_code=city, county_code=county))
-        rebuild_qualification_regions(connection, sa.select(reg.c.person_id).where(
+        rebuild_record_regions(connection, sa.select(reg.c.person_id).where(
             reg.c.institution_id == target.id))
 
 
-# ---- qualification_region: who sees a 医师资格 ----------------------------------------------
+# ---- who sees a person's records: qualification_region, assessment_region, credit_record_region
 
-def _region_rows(person_ids, after_qualification_id):
-    """(region code, qualification id) rows of the given persons (None: everyone), or of the
-    qualifications above an id (those a bulk insert just added)."""
-    q, p, r = Qualification.__table__, Person.__table__, Registration.__table__
+class AssessmentRegion(db.Model):
+    """The provinces and cities whose commissions see a 定期考核 record (as QualificationRegion)."""
+    __tablename__ = "assessment_region"
+    __table_args__ = {"sqlite_with_rowid": False}
+    region_code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(sa.ForeignKey("assessment.id"),
+                                               primary_key=True, index=True)
+
+
+class CreditRecordRegion(db.Model):
+    """The provinces and cities whose commissions see a 信用记录: the person's (as
+    QualificationRegion) and the recording commission's own."""
+    __tablename__ = "credit_record_region"
+    __table_args__ = {"sqlite_with_rowid": False}
+    region_code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    credit_record_id: Mapped[int] = mapped_column(sa.ForeignKey("credit_record.id"),
+                                                  primary_key=True, index=True)
+
+
+def _region_indexes():
+    """(record model, its region model, the region model's record column) of each list that
+    belongs to a person's jurisdiction."""
+    return ((Qualification, QualificationRegion, QualificationRegion.qualification_id),
+            (Assessment, AssessmentRegion, AssessmentRegion.assessment_id),
+            (CreditRecord, CreditRecordRegion, CreditRecordRegion.credit_record_id))
+
+
+def region_index_of(record_model):
+    """(region model, record column) for a record model of _region_indexes()."""
+    for owner, region, column in _region_indexes():
+        if owner is record_model:
+            return region, column
+    raise KeyError(record_model)
+
+
+def _region_rows(owner, person_ids, after_id):
+    """(region code, record id) rows of the given persons' records (None: everyone), or of
+    the records above an id (those a bulk insert just added): the province and city of the
+    person's 身份证号 area and of each of the person's registrations — the rule of
+    services.registry.person_in_jurisdiction — and, for a 信用记录, of the recording
+    commission."""
+    q, p, r = owner.__table__, Person.__table__, Registration.__table__
 
     def only(select):
-        if after_qualification_id is not None:
-            select = select.where(q.c.id > after_qualification_id)
+        if after_id is not None:
+            select = select.where(q.c.id > after_id)
         return select if person_ids is None else select.where(q.c.person_id.in_(person_ids))
 
     def by_area(length):
@@ -327,45 +365,67 @@ def _region_rows(person_ids, after_qualification_id):
                     .select_from(r.join(q, q.c.person_id == r.c.person_id))
                     .where(column.is_not(None)))
 
-    return sa.union(by_area(2), by_area(4), by_registration(r.c.province_code),
-                    by_registration(r.c.city_code))
+    parts = [by_area(2), by_area(4), by_registration(r.c.province_code),
+             by_registration(r.c.city_code)]
+    if owner is CreditRecord:
+        a = Authority.__table__
+        for length in (2, 4):
+            parts.append(only(sa.select(sa.func.substr(a.c.region_code, 1, length), q.c.id)
+                              .select_from(q.join(a, a.c.id == q.c.authority_id))))
+    return sa.union(*parts)
+
+
+def add_record_regions(connection, owner, person_ids=None, *, after_id=None) -> None:
+    """Insert the missing region rows of these persons' records of one kind (a list or a
+    select of person ids; None: the whole register, as after a bulk load), or of the
+    records above an id."""
+    region, column = region_index_of(owner)
+    rows = _region_rows(owner, person_ids, after_id)
+    cols = ["region_code", column.key]
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+        stmt = insert(region.__table__).from_select(cols, rows).on_conflict_do_nothing()
+    else:
+        stmt = sa.insert(region.__table__).from_select(cols, rows).prefix_with("OR IGNORE")
+    connection.execute(stmt)
 
 
 def add_qualification_regions(connection, person_ids=None, *,
                               after_qualification_id: int | None = None) -> None:
-    """Insert the missing rows of these persons (a list or a select of ids; None: the whole
-    register, as after a bulk load) or of the qualifications above an id."""
-    table = QualificationRegion.__table__
-    rows = _region_rows(person_ids, after_qualification_id)
-    cols = ["region_code", "qualification_id"]
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table).from_select(cols, rows).on_conflict_do_nothing()
-    else:
-        stmt = sa.insert(table).from_select(cols, rows).prefix_with("OR IGNORE")
-    connection.execute(stmt)
+    add_record_regions(connection, Qualification, person_ids, after_id=after_qualification_id)
 
 
-def index_new_qualification_regions(connection) -> None:
-    """After a bulk load that wrote persons, qualifications and registrations directly: the
-    rows of every qualification above the highest one already indexed (all when empty)."""
-    table = QualificationRegion.__table__
-    top = connection.scalar(sa.select(sa.func.max(table.c.qualification_id)))
-    add_qualification_regions(connection, after_qualification_id=top)
+def index_new_record_regions(connection) -> None:
+    """After a bulk load that wrote persons and their records directly: the region rows of
+    every record above the highest one already indexed, for each kind (all when empty)."""
+    for owner, _region, column in _region_indexes():
+        top = connection.scalar(sa.select(sa.func.max(column)))
+        add_record_regions(connection, owner, after_id=top)
 
 
-def rebuild_qualification_regions(connection, person_ids) -> None:
-    """Recompute the rows of these persons (a registration moved, an ID area corrected)."""
-    q, table = Qualification.__table__, QualificationRegion.__table__
-    connection.execute(sa.delete(table).where(table.c.qualification_id.in_(
-        sa.select(q.c.id).where(q.c.person_id.in_(person_ids)))))
-    add_qualification_regions(connection, person_ids)
+def rebuild_record_regions(connection, person_ids, owners=None) -> None:
+    """Recompute the region rows of these persons' records (a registration moved, an ID area
+    corrected)."""
+    for owner, region, column in _region_indexes():
+        if owners is not None and owner not in owners:
+            continue
+        q = owner.__table__
+        connection.execute(sa.delete(region.__table__).where(column.in_(
+            sa.select(q.c.id).where(q.c.person_id.in_(person_ids)))))
+        add_record_regions(connection, owner, person_ids)
 
 
 @sa.event.listens_for(Qualification, "after_insert")
+@sa.event.listens_for(Assessment, "after_insert")
+@sa.event.listens_for(CreditRecord, "after_insert")
+def _regions_of_new_record(mapper, connection, target):
+    add_record_regions(connection, mapper.class_, [target.person_id])
+
+
 @sa.event.listens_for(Registration, "after_insert")
-def _regions_of_new_rows(mapper, connection, target):
-    add_qualification_regions(connection, [target.person_id])
+def _regions_of_new_registration(mapper, connection, target):
+    for owner, _region, _column in _region_indexes():
+        add_record_regions(connection, owner, [target.person_id])
 
 
 @sa.event.listens_for(Registration, "after_update")
@@ -374,10 +434,28 @@ def _regions_of_moved_registration(mapper, connection, target):
     if any(state.attrs[k].history.has_changes() for k in ("province_code", "city_code",
                                                           "person_id")):
         people = {target.person_id, *state.attrs.person_id.history.deleted}
-        rebuild_qualification_regions(connection, sorted(p for p in people if p))
+        rebuild_record_regions(connection, sorted(p for p in people if p))
 
 
 @sa.event.listens_for(Person, "after_update")
 def _regions_of_corrected_person(mapper, connection, target):
     if sa.inspect(target).attrs.id_number_masked.history.has_changes():
-        rebuild_qualification_regions(connection, [target.id])
+        rebuild_record_regions(connection, [target.id])
+
+
+@sa.event.listens_for(CreditRecord, "after_update")
+def _regions_of_changed_credit_record(mapper, connection, target):
+    state = sa.inspect(target)
+    if state.attrs.authority_id.history.has_changes() or \
+            state.attrs.person_id.history.has_changes():
+        people = {target.person_id, *state.attrs.person_id.history.deleted}
+        rebuild_record_regions(connection, sorted(p for p in people if p), [CreditRecord])
+
+
+@sa.event.listens_for(Authority, "after_update")
+def _regions_of_moved_authority(mapper, connection, target):
+    """A commission given another region code takes its 信用记录 along."""
+    if sa.inspect(target).attrs.region_code.history.has_changes():
+        q = CreditRecord.__table__
+        rebuild_record_regions(connection, sa.select(q.c.person_id).where(
+            q.c.authority_id == target.id), [CreditRecord])

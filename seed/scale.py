@@ -36,7 +36,7 @@ from models.institution import (Authority, Department, Institution, InstitutionA
                                 department_subject, region_prefixes, utcnow)
 from models.reference import Region, TreatmentSubject
 from models.registry import (Person, Qualification, Registration,
-                             index_new_qualification_regions, jurisdiction_codes,
+                             index_new_record_regions, jurisdiction_codes,
                              registration_scope)
 
 SEED = 20261126
@@ -414,7 +414,7 @@ def build_scale(physicians, institutions, batch, echo):
              f"{done / elapsed:.0f} 人/秒")
     with db.engine.begin() as conn:
         # who sees each new 医师资格 (provinces and cities), in one statement after the load
-        index_new_qualification_regions(conn)
+        index_new_record_regions(conn)
     total = time.perf_counter() - t0
     rate = physicians / (time.perf_counter() - t1) if physicians else 0.0
     echo(f"完成：机构 {institutions} 家，医师 {physicians} 人，用时 {total:.1f} 秒"

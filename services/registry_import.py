@@ -450,14 +450,21 @@ def _new_ids(table: str, count: int, job_id: int) -> list[int]:
     before it commits)."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        return conn.exec_driver_sql(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-            "FROM generate_series(1, %s)", (count,)).scalars().all()
+        return conn.exec_driver_sql(_NEXT_IDS[table], (count,)).scalars().all()
     # touching the job's row takes the write lock before max(id) is read
     conn.exec_driver_sql("UPDATE import_job SET processed_rows = processed_rows WHERE id = ?",
                          (job_id,))
-    top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+    top = conn.exec_driver_sql(_TOP_ID[table]).scalar()
     return list(range(top + 1, top + 1 + count))
+
+
+_NEXT_IDS = {
+    "person": "SELECT nextval(pg_get_serial_sequence('person', 'id')) "
+              "FROM generate_series(1, %s)",
+    "qualification": "SELECT nextval(pg_get_serial_sequence('qualification', 'id')) "
+                     "FROM generate_series(1, %s)"}
+_TOP_ID = {"person": "SELECT coalesce(max(id), 0) FROM person",
+           "qualification": "SELECT coalesce(max(id), 0) FROM qualification"}
 
 
 def _select_in(sql_prefix: str, values: list, pg_type: str = "text"):

@@ -329,25 +329,38 @@ def test_name_search_starts_from_the_name_index(client, make, login_as, world):
     assert "SCAN credit_record" in without_hint, without_hint
 
 
-def _region_rows_by_rule(prefix: str) -> set[int]:
-    """Qualification ids a commission with this prefix may see, by the jurisdiction rule."""
+def _region_rows_by_rule(model, prefix: str) -> set[int]:
+    """Record ids a commission with this prefix may see, by the jurisdiction rule (a 信用记录
+    also by the commission that recorded it)."""
+    from models.institution import Authority
+    from services.registry import code_range, person_id_in_jurisdiction
+    rule = person_id_in_jurisdiction(model.person_id, prefix)
+    if model is CreditRecord:
+        rule = sa.or_(rule, CreditRecord.authority_id.in_(sa.select(Authority.id).where(
+            code_range(Authority.region_code, prefix))))
+    return set(db.session.scalars(sa.select(model.id).where(rule)))
+
+
+def _region_rows_stored(model, prefix: str) -> set[int]:
+    from models.registry import region_index_of
+    region, column = region_index_of(model)
+    return set(db.session.scalars(sa.select(column).where(region.region_code == prefix)))
+
+
+def _regions_agree_with_the_rule():
     from models.registry import Qualification
-    from services.registry import person_id_in_jurisdiction
-    return set(db.session.scalars(sa.select(Qualification.id).where(
-        person_id_in_jurisdiction(Qualification.person_id, prefix))))
-
-
-def _region_rows_stored(prefix: str) -> set[int]:
-    from models.registry import QualificationRegion
-    return set(db.session.scalars(sa.select(QualificationRegion.qualification_id).where(
-        QualificationRegion.region_code == prefix)))
+    for model in (Qualification, Assessment, CreditRecord):
+        for prefix in ("14", "1401", "1402", "11", "1101"):
+            assert _region_rows_stored(model, prefix) == _region_rows_by_rule(model, prefix), \
+                (model.__name__, prefix)
 
 
 def test_provincial_qualification_list_follows_id_area_and_registrations(client, make,
                                                                           login_as, world):
-    """A province's and a city's 医师资格 lists are read from qualification_region: a person
-    is seen through the 身份证号 area or a registration there, and the rows follow a
-    registration that moves, an institution that moves and a qualification added later."""
+    """A province's and a city's 医师资格 (and 考核, 信用) lists are read from region rows: a
+    person is seen through the 身份证号 area or a registration there, and the rows follow a
+    registration that moves, an institution that moves, a commission given another region
+    and a record added later."""
     from models.enums import PhysicianCategory
     from models.registry import Qualification
     shanxi = world["shanxi"]
@@ -364,8 +377,7 @@ def test_provincial_qualification_list_follows_id_area_and_registrations(client,
     page = shown()
     assert page.count("北京籍太原医师") == 2
     assert "太原医师" in page and "大同医师" in page and "北京医师" not in page
-    for prefix in ("14", "1401", "1402", "11", "1101"):
-        assert _region_rows_stored(prefix) == _region_rows_by_rule(prefix), prefix
+    _regions_agree_with_the_rule()
 
     # the registration moves to Beijing: the migrant leaves Shanxi
     reg.institution_id = beijing_inst.id
@@ -376,10 +388,22 @@ def test_provincial_qualification_list_follows_id_area_and_registrations(client,
     db.session.commit()
     page = shown()
     assert "北京医师" in page and page.count("北京籍太原医师") == 2
-    for prefix in ("14", "1401", "1402", "11", "1101"):
-        assert _region_rows_stored(prefix) == _region_rows_by_rule(prefix), prefix
+    _regions_agree_with_the_rule()
     # a name search in the province checks the same rows
     assert "北京医师" in shown("/gov/qualifications/?search=北京医师")
+    assert "北京医师" in shown("/gov/assessments/") and "北京医师" in shown("/gov/credit/")
+    # the Beijing commission that recorded a 信用记录 becomes Shanxi's 大同 (a region change)
+    beijing_auth = world["prov"]["auth"]
+    visitor = make.person(name="北京来访医师", id_no=make.id_number(area="110105", seq=88))
+    db.session.add(CreditRecord(person_id=visitor.id, kind=CreditKind.BAD_CONDUCT,
+                                description="来访不良记录", decided_on=dt.date(2021, 1, 1),
+                                authority_id=beijing_auth.id))
+    db.session.commit()
+    assert "北京来访医师" not in shown("/gov/credit/")
+    beijing_auth.region_code = "140200"
+    db.session.commit()
+    _regions_agree_with_the_rule()
+    assert "北京来访医师" in shown("/gov/credit/")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 5
 
 
