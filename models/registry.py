@@ -78,7 +78,7 @@ class QualificationRegion(db.Model):
     services.registry.person_in_jurisdiction, kept as rows so a provincial or city list walks
     its own key newest first instead of probing every qualification of the country in turn
     (up to 1.5 s for a city). Derived data: kept by the events below, the import and the
-    bulk loaders (add_qualification_regions)."""
+    bulk loaders (add_record_regions)."""
     __tablename__ = "qualification_region"
     __table_args__ = {"sqlite_with_rowid": False}
     region_code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
@@ -388,11 +388,6 @@ def add_record_regions(connection, owner, person_ids=None, *, after_id=None) -> 
     else:
         stmt = sa.insert(region.__table__).from_select(cols, rows).prefix_with("OR IGNORE")
     connection.execute(stmt)
-
-
-def add_qualification_regions(connection, person_ids=None, *,
-                              after_qualification_id: int | None = None) -> None:
-    add_record_regions(connection, Qualification, person_ids, after_id=after_qualification_id)
 
 
 def index_new_record_regions(connection) -> None:

@@ -29,8 +29,7 @@ from models.enums import Gender, PhysicianCategory, PhysicianLevel, Qualificatio
 from models.identity import _keys, mask_id_number
 from models.institution import utcnow
 from models.reference import ReferenceItem
-from models.registry import (Person, Qualification, QualificationRegion,
-                             add_qualification_regions)
+from models.registry import Person, Qualification, QualificationRegion, add_record_regions
 
 from . import Actor, DomainError, audit
 from .registry import NAME_RE
@@ -408,8 +407,8 @@ class _Importer:
                               for code in (r["id"][:2], r["id"][:4])])
                 known_ids = sorted({pid for pid, _ in persons.values()})
                 if known_ids:
-                    add_qualification_regions(db.session.connection(), known_ids,
-                                              after_qualification_id=min(qual_ids) - 1)
+                    add_record_regions(db.session.connection(), Qualification, known_ids,
+                                       after_id=min(qual_ids) - 1)
             self.job.imported_rows += len(good)
         self.job.failed_rows += bad
         self.job.processed_rows += size
