@@ -126,6 +126,7 @@ def _configure_sqlite(app, db):
         # page cache per connection (SQLite's default is 2 MB): a national register's indexes
         # are gigabytes, and an import or a big institution's page touches many of their pages
         cur.execute(f"PRAGMA cache_size=-{int(app.config['SQLITE_CACHE_KIB'])}")
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(app.config['SQLITE_WAL_AUTOCHECKPOINT'])}")
         cur.close()
 
     @sa.event.listens_for(engine, "checkin")
@@ -134,7 +135,8 @@ def _configure_sqlite(app, db):
         # (services.registry_import._hold_wal_write_back)
         if dbapi_conn is not None and record.info.pop("wal_checkpoint_held", False):
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA wal_autocheckpoint=1000")
+            cur.execute(
+                f"PRAGMA wal_autocheckpoint={int(app.config['SQLITE_WAL_AUTOCHECKPOINT'])}")
             cur.close()
 
 

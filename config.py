@@ -39,6 +39,8 @@ def build_config(overrides: dict | None = None) -> dict:
                                       "-c max_parallel_workers_per_gather=0 -c jit=off"),
         # SQLite page cache per connection, KiB (filled only as pages are read)
         "SQLITE_CACHE_KIB": int(env.get("SQLITE_CACHE_KIB", "65536")),
+        # WAL pages after which a commit copies them into the database file (SQLite's default)
+        "SQLITE_WAL_AUTOCHECKPOINT": int(env.get("SQLITE_WAL_AUTOCHECKPOINT", "1000")),
         "CAPTCHA_ENABLED": env.get("CAPTCHA_ENABLED", "1") not in ("0", "false", "no"),
         "CONSOLE_2FA_ENABLED": env.get("CONSOLE_2FA_ENABLED", "1") not in ("0", "false", "no"),
         "SMS_BACKEND": env.get("SMS_BACKEND", "outbox"),

@@ -669,6 +669,10 @@ class ImportView(GovMixin, ConsoleAccessMixin, BaseView):
                     os.unlink(path)
                 except OSError:
                     pass
+            try:
+                registry_import.write_back_wal()
+            except Exception:  # housekeeping only: the next checkpoint does it otherwise
+                app.logger.exception("WAL write-back after import job %s failed", job_id)
 
     @expose("/<int:job_id>/")
     def job(self, job_id):

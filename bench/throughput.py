@@ -141,13 +141,16 @@ def run_throughput(app, url, instance, info, args, log) -> list[dict]:
     for label, spec, path, ck in runs:
         port = free_port()
         log(f"· throughput {label} on 127.0.0.1:{port}")
-        proc = start_gunicorn(spec, env, port, instance / f"gunicorn_{port}.log")
+        server_log = instance / f"gunicorn_{port}.log"
+        proc = start_gunicorn(spec, env, port, server_log)
         try:
             res = load(port, path, ck, threads=args.threads, max_requests=args.max_requests,
                        max_seconds=args.max_seconds)
             res["worker_rss_mb"] = worker_rss_mb(proc.pid)  # after the load: the peak we hold
         finally:
             stop(proc)
+            if server_log.exists() and not server_log.stat().st_size:
+                server_log.unlink()  # keep only logs that say something
         res.update({"label": label, "path": path, "app": spec, "workers": 2})
         if label.startswith("ours: /gov"):
             res["target_req_per_s"] = 150

@@ -590,9 +590,12 @@ def _collector_paused():
 
 
 def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
-    """Process the uploaded file of a job (synchronously; may run in a worker thread)."""
+    """Process the uploaded file of a job (synchronously; may run in a worker thread). On
+    SQLite the caller runs write_back_wal() afterwards (the job is finished and visible
+    before its pages are copied from the WAL into the database file)."""
     job = db.session.get(ImportJob, job_id)
     started = time.perf_counter()
+    importer = None
     try:
         job.total_rows = count_rows(path, job.filename)
         if job.total_rows > MAX_ROWS:
@@ -629,15 +632,22 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
         audit.record(actor, "import_finished", job,
                      after={"total": job.total_rows, "imported": job.imported_rows,
                             "failed": job.failed_rows, "seconds": round(elapsed, 3)})
+        if importer is not None and importer.sqlite:
+            # each chunk's commit handed the connection back to the pool, whose check-in
+            # restores the default interval: the commit that shows the job as finished would
+            # otherwise also copy every held WAL page into the database file
+            _hold_wal_write_back(db.session.connection())
         db.session.commit()
-        # after the job shows as finished: the pages its chunks held back in the WAL
-        write_back_wal()
     return job
 
 
 def import_file(actor: Actor, path: str, filename: str) -> ImportJob:
+    """Start, run and finish a job in this thread; the WAL pages it held back are written
+    to the database file after the job shows as finished."""
     job = start_job(actor, filename)
-    return run_job(actor, job.id, path)
+    job = run_job(actor, job.id, path)
+    write_back_wal()
+    return job
 
 
 def error_report_csv(job: ImportJob) -> str:

@@ -254,6 +254,40 @@ def test_sqlite_pages_held_back_by_an_import_are_written_back(app_ctx, tmp_path)
         main_file.close()
 
 
+def test_an_sqlite_job_is_finished_before_its_pages_are_written_back(app_ctx, tmp_path,
+                                                                      monkeypatch):
+    """SQLite: none of the job's commits — the chunks' nor the one that shows it finished —
+    copies WAL pages into the database file (with a pooled connection checkpointing at every
+    page, any of them would); write_back_wal() afterwards does, once."""
+    if db.engine.dialect.name != "sqlite":
+        import pytest
+        pytest.skip("SQLite's WAL checkpoints")
+    import sqlite3
+
+    import services.registry_import as ri
+    monkeypatch.setitem(app_ctx.config, "SQLITE_WAL_AUTOCHECKPOINT", 1)
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 100)
+    actor = _actor(app_ctx)
+    job_id = ri.start_job(actor, "q.csv").id
+    ri.write_back_wal()  # the file holds the tables and the job before it runs
+    db.session.remove()
+
+    def in_database_file():
+        main_file = sqlite3.connect(f"file:{db.engine.url.database}?immutable=1", uri=True)
+        try:
+            return main_file.execute(
+                "SELECT count(*) FROM qualification").fetchone()[0], main_file.execute(
+                "SELECT status FROM import_job WHERE id = ?", (job_id,)).fetchone()
+        finally:
+            main_file.close()
+
+    job = ri.run_job(actor, job_id, str(write_csv(tmp_path, qual_rows(300, start=9000))))
+    assert (job.status, job.imported_rows) == ("done", 300)
+    assert in_database_file() == (0, ("running",))
+    ri.write_back_wal()
+    assert in_database_file() == (300, ("done",))
+
+
 def test_imported_qualifications_are_seen_where_their_persons_are(app_ctx, tmp_path,
                                                                   monkeypatch):
     """qualification_region after an import agrees with the jurisdiction rule: new persons by
