@@ -27,3 +27,4 @@ from .application import *  # noqa: E402,F401,F403
 from .messaging import *  # noqa: E402,F401,F403
 from .audit import *  # noqa: E402,F401,F403
 from .statistics import *  # noqa: E402,F401,F403
+from . import maintenance  # noqa: E402,F401
