@@ -1,22 +1,28 @@
 """P7 my records: the 基本信息 home, 资格信息, 执业信息 and 考核信息."""
 import sqlalchemy as sa
 from flask import g, render_template, request
+from sqlalchemy.orm import joinedload, selectinload
 
 from models import db
 from models.enums import RegistrationStatus
-from models.registry import Assessment, Qualification, Registration
+from models.registry import Assessment, Filing, LegacySite, Qualification, Registration
 from services import audit
-from services.profile import current_values, reference_label
+from services.profile import current_values, reference_label, reference_labels
 from web.auth import current_actor
 
 from . import bp
 from .common import activated_required
 
 
-def _registrations(person_id):
+# what the pages show of each registration, loaded with it (not a statement per place)
+_SHOWN = (joinedload(Registration.location), joinedload(Registration.institution),
+          joinedload(Registration.authority), selectinload(Registration.scopes))
+
+
+def _registrations(person_id, *extra_options):
     regs = list(db.session.scalars(sa.select(Registration).where(
-        Registration.person_id == person_id).order_by(Registration.approved_on.desc(),
-                                                      Registration.id.desc())))
+        Registration.person_id == person_id).options(*_SHOWN, *extra_options)
+        .order_by(Registration.approved_on.desc(), Registration.id.desc())).unique())
     regs.sort(key=lambda r: r.status != RegistrationStatus.VALID)
     return regs
 
@@ -48,11 +54,12 @@ def home():
         id_text = person.id_number
         audit.record(current_actor(), "reveal_id_number", person, detail="本人查看基本信息")
         db.session.commit()
+    labels = reference_labels(ethnic=person.ethnicity_code if person else None,
+                              education=values["education_code"], title=values["title_code"])
     return render_template(
         "portal/home.html", account=acct, person=person, regs=regs, id_text=id_text,
-        show_id=show_id, ethnic=reference_label("ethnic", person.ethnicity_code) if person else "",
-        education=reference_label("education", values["education_code"]),
-        title=reference_label("title", values["title_code"]), values=values)
+        show_id=show_id, ethnic=labels["ethnic"], education=labels["education"],
+        title=labels["title"], values=values)
 
 
 @bp.route("/qualification")
@@ -68,7 +75,13 @@ def qualification():
 @activated_required
 def practice():
     acct = g.account
-    regs = _registrations(acct.person_id) if acct.person_id else []
+    regs = _registrations(
+        acct.person_id, joinedload(Registration.department),
+        selectinload(Registration.filings).options(joinedload(Filing.institution),
+                                                   joinedload(Filing.authority)),
+        selectinload(Registration.legacy_sites).options(joinedload(LegacySite.institution),
+                                                        joinedload(LegacySite.authority)),
+    ) if acct.person_id else []
     return render_template("portal/practice.html", regs=regs,
                            certificate_no=acct.person.certificate_no if acct.person else "")
 

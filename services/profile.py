@@ -56,6 +56,19 @@ def reference_label(kind: str, code: str | None) -> str:
     return (item.label or item.name) if item else code
 
 
+def reference_labels(**codes: str | None) -> dict:
+    """reference_label() of several kinds in one statement: {kind: label}; a code missing
+    from the table is shown as itself, an empty one as ""."""
+    wanted = {(kind, code) for kind, code in codes.items() if code}
+    found = {}
+    if wanted:
+        found = {(i.kind, i.code): (i.label or i.name) for i in db.session.scalars(
+            sa.select(ReferenceItem).where(
+                sa.tuple_(ReferenceItem.kind, ReferenceItem.code).in_(sorted(wanted))))}
+    return {kind: found.get((kind, code), code) if code else ""
+            for kind, code in codes.items()}
+
+
 def education_choices() -> list[tuple[str, str]]:
     rows = db.session.scalars(sa.select(ReferenceItem).where(
         ReferenceItem.kind == "education", ReferenceItem.active.is_(True))

@@ -41,17 +41,20 @@ def end_user_sessions(user, except_token: str | None = None) -> int:
 def load_session_user(token: str):
     """The user behind a live session token, or None (revoked, idle or too old).
 
-    One statement for the session, its user and a console user's institution and authority
-    (every console page scopes by them): loaded onto the user, which lives for the request,
-    so `current_user.authority` and lookups by primary key cost no further round trip."""
+    One statement for the session, its user, a physician's person (every portal page shows
+    it) and a console user's institution and authority (every console page scopes by them):
+    loaded onto the user, which lives for the request, so `current_user.authority` and
+    lookups by primary key cost no further round trip."""
     found = db.session.execute(
         sa.select(UserSession, PhysicianAccount, ConsoleUser)
         .outerjoin(PhysicianAccount, sa.and_(UserSession.user_kind == UserKind.PHYSICIAN,
                                              PhysicianAccount.id == UserSession.user_id))
         .outerjoin(ConsoleUser, sa.and_(UserSession.user_kind == UserKind.CONSOLE,
                                         ConsoleUser.id == UserSession.user_id))
+        .outerjoin(PhysicianAccount.person)
         .outerjoin(ConsoleUser.institution).outerjoin(ConsoleUser.authority)
-        .options(contains_eager(ConsoleUser.institution), contains_eager(ConsoleUser.authority))
+        .options(contains_eager(PhysicianAccount.person),
+                 contains_eager(ConsoleUser.institution), contains_eager(ConsoleUser.authority))
         .where(UserSession.id == token_digest(token))).first()
     if found is None:
         return None

@@ -86,3 +86,40 @@ def test_pages_fit_a_phone_screen(client, make, login_as):
     widths = [int(w) for w in re.findall(r"(?<![-\w])(?:min-)?width:(\d+)px", css)]
     assert all(w <= 375 for w in widths), widths
     assert "table.stack" in css
+
+
+def test_record_pages_run_as_many_statements_for_many_places(app, client, make, login_as):
+    """N+1 guard: a physician with one 执业地点 and one with four (each with a filing and a
+    legacy site at other institutions) cost the same number of statements per records page
+    (the person comes with the session; each registration's places, institutions,
+    commissions and scopes with the registrations)."""
+    from tests.factories_applications import filing, legacy_site
+
+    def statements(acct, url):
+        login_as(acct)
+        client.get(url)  # warm: first-request work is not what is counted
+        seen = []
+
+        def count(*_a):
+            seen.append(1)
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            html = visible(text_of(client.get(url)))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen), html
+
+    one = fp.activated_physician()[3]
+    inst, person, reg, many = fp.activated_physician()
+    for k in range(3):
+        elsewhere = f.institution(region_code="110105", name=f"北京第{k + 1}医院")
+        old = f.registration(person, elsewhere, status=RegistrationStatus.TRANSFERRED_OUT)
+        filing(old, f.institution(name=f"太原备案{k + 1}医院"))
+        legacy_site(old, f.institution(name=f"太原原多点{k + 1}医院"))
+    for url in ("/physician/", "/physician/practice"):
+        few, _ = statements(one, url)
+        lots, html = statements(many, url)
+        assert "北京第3医院" in html
+        if url.endswith("practice"):
+            assert "太原备案3医院" in html and "太原原多点3医院" in html
+        assert lots == few, url
