@@ -225,7 +225,9 @@ class RegistrationListView(OrgListView):
                            "approved_on", "status", "status_changed_on", "department",
                            "education", "school", "title", "major", "account_state",
                            "info_modified", "info_modified_on"]
-    column_sortable_list = [("person.name", "person.name"), "approved_on"]
+    # 姓名 sorts on the registration's copy of it (an index range of the institution), the
+    # id breaking ties so that pages do not overlap
+    column_sortable_list = [("person.name", ("person_name", "id")), "approved_on"]
     column_default_sort = ("id", False)
     column_auto_select_related = False  # eager loads are chosen in get_query
     accounts_by_person: dict = {}

@@ -258,7 +258,8 @@ class Loader:
                                               "category", "location_code", "institution_id",
                                               "authority_id", "approved_on", "status",
                                               "department_id", "created_at", "province_code",
-                                              "city_code", "county_code"], self.batch,
+                                              "city_code", "county_code", "person_name"],
+                    self.batch,
                     parents=(wp, wq))
         ws = Writer(conn, md["registration_scope"], ["registration_id", "scope_code"],
                     self.batch, parents=(wr,))
@@ -320,7 +321,7 @@ class Loader:
             dept = departments[pid % len(departments)] if departments else None
             wr.add(pid, pid, pid, level, cat, location, iid, auth,
                    EPOCH + dt.timedelta(days=18000 + pid % 9000), status, dept, now,
-                   *jurisdiction_codes(county))
+                   *jurisdiction_codes(county), name)
             scopes = self.scopes[cat]
             ws.add(pid, scopes[pid % len(scopes)])
             if pid % 2 == 0:  # 定期考核 for half the register

@@ -49,6 +49,10 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
         if have and have >= physicians:
             log(f"reusing data set ({have:,} persons)")
             info["loader"] = "reused"
+            db.session.remove()
+            added = bring_schema_up_to_models(db)
+            if added:
+                log(f"data set brought up to the models: {', '.join(added)}")
         else:
             if have:
                 log("partial data set: rebuilding")
@@ -112,6 +116,35 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
             sa.event.remove(db.engine, "connect", _big_sqlite_cache)
             db.engine.dispose()
     return info
+
+
+def bring_schema_up_to_models(db) -> list[str]:
+    """A reused data set was built with create_all by an older version: add the columns and
+    indexes the models have gained since (what the migrations do for a real database), fill
+    the derived columns, then build the indexes. Returns what was added."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    from models.registry import fill_registration_person_names
+    added = []
+    with db.engine.begin() as conn:
+        ctx = MigrationContext.configure(conn)
+        diffs = [d for d in compare_metadata(ctx, db.metadata) if isinstance(d, tuple)]
+        op = Operations(ctx)
+        for kind, *rest in diffs:
+            if kind == "add_column":
+                _schema, table, column = rest
+                op.add_column(table, column._copy())
+                added.append(f"{table}.{column.name}")
+        if "registration.person_name" in added:
+            fill_registration_person_names(conn)
+        for kind, *rest in diffs:
+            if kind == "add_index":
+                index = rest[0]
+                index.create(conn)
+                added.append(index.name)
+    return added
 
 
 def maintain_postgresql(engine) -> float:

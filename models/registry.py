@@ -118,6 +118,9 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
         sa.Index("uq_registration_valid_assistant", "person_id", unique=True,
                  sqlite_where=_VALID_ASSISTANT, postgresql_where=_VALID_ASSISTANT),
         sa.Index("ix_registration_institution_status", "institution_id", "status", "id"),
+        # a hospital's lists sorted by 姓名 read this range in order (no per-row person probe)
+        sa.Index("ix_registration_institution_status_name", "institution_id", "status",
+                 "person_name", "id"),
         sa.Index("ix_registration_authority_status", "authority_id", "status"),
         # a commission's list is one index range in id order at every level
         sa.Index("ix_registration_province_id", "province_code", "id"),
@@ -142,6 +145,8 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
     province_code: Mapped[str | None] = mapped_column(sa.String(2))
     city_code: Mapped[str | None] = mapped_column(sa.String(4))
     county_code: Mapped[str | None] = mapped_column(sa.String(6))
+    # the person's 姓名, kept on the registration (events below) as the lists' sort key
+    person_name: Mapped[str | None] = mapped_column(sa.String(32))
     approved_on: Mapped[dt.date] = mapped_column(sa.Date)  # 批准日期
     status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus),
                                                       default=RegistrationStatus.VALID)
@@ -292,6 +297,37 @@ def _keep_registration_jurisdiction(mapper, connection, target):
     region = connection.scalar(sa.select(Institution.region_code).where(
         Institution.id == target.institution_id)) if target.institution_id else None
     target.set_jurisdiction(region)
+
+
+@sa.event.listens_for(Registration, "before_insert")
+@sa.event.listens_for(Registration, "before_update")
+def _keep_registration_person_name(mapper, connection, target):
+    """person_name follows the person (on insert and when the registration changes hands)."""
+    state = sa.inspect(target)
+    if state.persistent and not state.attrs.person_id.history.has_changes() \
+            and target.person_name is not None:
+        return
+    person = target.__dict__.get("person")  # without loading it
+    if person is not None and person.id == target.person_id:
+        target.person_name = person.name
+    elif target.person_id:
+        target.person_name = connection.scalar(sa.select(Person.name).where(
+            Person.id == target.person_id))
+
+
+@sa.event.listens_for(Person, "after_update")
+def _registrations_follow_a_renamed_person(mapper, connection, target):
+    if sa.inspect(target).attrs.name.history.has_changes():
+        connection.execute(sa.update(Registration.__table__).where(
+            Registration.__table__.c.person_id == target.id).values(person_name=target.name))
+
+
+def fill_registration_person_names(connection) -> int:
+    """After a bulk load that wrote registrations directly: their person_name, where empty."""
+    reg, person = Registration.__table__, Person.__table__
+    return connection.execute(sa.update(reg).where(reg.c.person_name.is_(None)).values(
+        person_name=sa.select(person.c.name).where(person.c.id == reg.c.person_id)
+        .scalar_subquery())).rowcount
 
 
 @sa.event.listens_for(Institution, "after_update")

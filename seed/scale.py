@@ -367,7 +367,7 @@ def build_scale(physicians, institutions, batch, echo):
                 "issued_on": dt.date(year, 12, 1), "created_at": now})
             regs.append({
                 "level": level, "category": cat, "location_code": location,
-                "institution_id": inst_id, "approved_on": approved,
+                "institution_id": inst_id, "approved_on": approved, "person_name": name,
                 "authority_id": inst_tcm if cat == PhysicianCategory.TCM else inst_auth,
                 "status": status,
                 "status_changed_on": None if status == RegistrationStatus.VALID else

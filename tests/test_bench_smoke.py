@@ -21,6 +21,8 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     valid = db.session.scalar(sa.select(sa.func.count()).select_from(Registration).where(
         Registration.institution_id == big, Registration.status == "valid"))
     assert 130 <= valid <= 150
+    assert all(r.person_name == r.person.name  # the lists' sort key, written by the loader
+               for r in db.session.scalars(sa.select(Registration)))
     users = loader.ensure_users(big)
     client = signed_in_client(app, "console", users["bench_org"])
     rec = SqlRecorder(db.engine)
@@ -33,3 +35,40 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     assert raw["n"] == 2 and raw["p50"] > 0
     page = client.get("/org/main-physicians/").get_data(as_text=True)
     assert f"本次查询共查到{valid}条数据" in page
+
+
+def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
+    """A data set built by an older version (no registration.person_name and no index on it)
+    is brought up to the models before it is measured: the column filled, the index built."""
+    from app import create_app
+    from bench import loader
+    from bench.run import bring_schema_up_to_models
+    from models import db
+    from tests.conftest import make_test_config
+    from tests.helpers import fresh_database_url
+
+    app = create_app(make_test_config(SQLALCHEMY_DATABASE_URI=fresh_database_url("bench")))
+    with app.app_context():
+        db.create_all()
+        try:
+            from seed.reference import load_reference
+            load_reference()
+            db.session.commit()
+            loader.build(40, 5, echo=lambda *a: None, big=20)
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP INDEX ix_registration_institution_status_name"))
+                conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_name"))
+            db.session.remove()
+            assert bring_schema_up_to_models(db) == [
+                "registration.person_name", "ix_registration_institution_status_name"]
+            names = db.session.execute(sa.text(
+                "SELECT r.person_name, p.name FROM registration r "
+                "JOIN person p ON p.id = r.person_id")).all()
+            assert len(names) >= 40 and all(a == b for a, b in names)
+            assert "ix_registration_institution_status_name" in {
+                i["name"] for i in sa.inspect(db.engine).get_indexes("registration")}
+            assert bring_schema_up_to_models(db) == []
+        finally:
+            db.session.remove()
+            db.drop_all()
+            db.engine.dispose()

@@ -127,9 +127,11 @@ def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_a
         upgrade()
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text(
-                "SELECT id, province_code, city_code, county_code FROM registration ORDER BY id"
-            )).all()
-        assert [tuple(r) for r in rows] == [(1, "14", "1401", "140105"), (2, "14", None, None)]
+                "SELECT id, province_code, city_code, county_code, person_name FROM registration "
+                "ORDER BY id")).all()
+        # and (4574d257d9a9) the person's name as the lists' sort key
+        assert [tuple(r) for r in rows] == [(1, "14", "1401", "140105", "张三"),
+                                            (2, "14", None, None, "张三")]
         with db.engine.connect() as conn:
             insts = conn.execute(sa.text(
                 "SELECT id, province_prefix, city_prefix FROM institution ORDER BY id")).all()

@@ -129,3 +129,29 @@ def test_jurisdiction_columns_follow_the_institution(make):
     reg.institution_id = beijing.id
     db.session.commit()
     assert (reg.province_code, reg.city_code, reg.county_code) == ("11", "1101", "110105")
+
+
+def test_registration_keeps_its_persons_name_as_sort_key(make):
+    """registration.person_name (the lists' 姓名 sort key) is the person's name: on insert,
+    when the person's name is corrected, when a registration is moved to another person, and
+    after a bulk load that left it empty."""
+    from models.registry import Registration, fill_registration_person_names
+    inst = make.institution()
+    p, reg = make.registered_physician(inst)
+
+    def stored(reg_id):
+        return db.session.scalar(sa.text("SELECT person_name FROM registration WHERE id = :i"),
+                                 {"i": reg_id})
+    assert stored(reg.id) == p.name
+    p.name = "欧阳改名"
+    db.session.commit()
+    assert stored(reg.id) == "欧阳改名"
+    q, other = make.registered_physician(make.institution(region_code="110105"))
+    reg = db.session.get(Registration, reg.id)
+    reg.person_id = q.id
+    db.session.commit()
+    assert stored(reg.id) == q.name
+    db.session.execute(sa.text("UPDATE registration SET person_name = NULL"))
+    assert fill_registration_person_names(db.session.connection()) == 2
+    db.session.commit()
+    assert stored(reg.id) == q.name and stored(other.id) == q.name

@@ -123,6 +123,35 @@ def test_lists_show_only_this_institutions_rows(client, make, two, login_as):
     assert own[0][2].phone not in page and own[0][2].phone[-4:] in page  # masked
 
 
+def test_main_physicians_sort_by_name(client, make, two, login_as):
+    """医师姓名 column sorts the institution's physicians by name (both ways, equal names in
+    registration order), also for a physician whose name was corrected after registering."""
+    mine, other, admin = two
+    names = ["王五", "李四", "张三", "赵六", "李四"]
+    regs = [make.registered_physician(mine)[1] for _ in names]
+    for reg, name in zip(regs, names):
+        reg.person.name = name
+    db.session.commit()
+    make.registered_physician(other)  # not in this institution's list
+    login_as(admin)
+
+    def order(url):
+        html = _page(client, url)
+        return [n for n in re.findall(r"[\u4e00-\u9fff]{2,3}", html) if n in names]
+
+    rows = sorted(zip(names, [r.id for r in regs]))
+    first_seen = []
+    for n in order("/org/main-physicians/?sort=0"):
+        if not first_seen or first_seen[-1] != n:
+            first_seen.append(n)
+    assert first_seen == sorted(set(names), key=[n for n, _ in rows].index)
+    desc = []
+    for n in order("/org/main-physicians/?sort=0&desc=1"):
+        if not desc or desc[-1] != n:
+            desc.append(n)
+    assert desc == list(reversed(first_seen))
+
+
 def test_foreign_ids_in_details_filters_and_exports_find_nothing(client, make, two, login_as):
     mine, other, admin = two
     _, own_reg, _ = fo.activated_physician(mine)
