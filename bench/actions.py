@@ -111,8 +111,9 @@ def approval(app, info, args, log) -> dict:
         return {"action": "approval", "skipped": f"services.applications: {svc}"}
     from models import db
     from models.account import PhysicianAccount
-    from models.enums import (AccountState, ApplicationType, PhysicianCategory, PhysicianLevel,
-                              RegistrationStatus, UserKind)
+    from models.application import Application
+    from models.enums import (OPEN_APPLICATION_STATUSES, AccountState, ApplicationType,
+                              PhysicianCategory, PhysicianLevel, RegistrationStatus, UserKind)
     from models.registry import Registration
     from services import Actor
     n = max(10, args.repeat // 2)
@@ -126,7 +127,10 @@ def approval(app, info, args, log) -> dict:
                    Registration.level == PhysicianLevel.PHYSICIAN,
                    Registration.category == PhysicianCategory.CLINICAL,
                    Registration.institution_id == info["big_institution_id"],
-                   PhysicianAccount.person_id % 20 != 0)
+                   PhysicianAccount.person_id % 20 != 0,
+                   # one open application per person and type: skip those the register has
+                   ~sa.exists().where(Application.person_id == PhysicianAccount.person_id,
+                                      Application.status.in_(OPEN_APPLICATION_STATUSES)))
             .order_by(sa.func.random()).limit(n * 2)).all()
         prepared = []
         for acct, reg in rows:

@@ -51,9 +51,14 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
             info["loader"] = "reused"
             db.session.remove()
             added = bring_schema_up_to_models(db)
-            if added:
+            if added is None:
+                log("data set older than the columns it would need filled: rebuilding")
+                db.drop_all()
+                db.create_all()
+                have = 0
+            elif added:
                 log(f"data set brought up to the models: {', '.join(added)}")
-        else:
+        if not (have and have >= physicians):
             if have:
                 log("partial data set: rebuilding")
                 db.session.remove()
@@ -121,24 +126,29 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
 def bring_schema_up_to_models(db) -> list[str]:
     """A reused data set was built with create_all by an older version: add the columns and
     indexes the models have gained since (what the migrations do for a real database), fill
-    the derived columns, then build the indexes. Returns what was added."""
+    the derived columns, then build the indexes. Returns what was added, or None (nothing
+    changed) when a missing column is one this function cannot fill: rebuild then."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
     from models.registry import fill_registration_person_names
+    fillers = {"registration.person_name": fill_registration_person_names}
     added = []
     with db.engine.begin() as conn:
         ctx = MigrationContext.configure(conn)
         diffs = [d for d in compare_metadata(ctx, db.metadata) if isinstance(d, tuple)]
+        missing = {f"{d[2]}.{d[3].name}" for d in diffs if d[0] == "add_column"}
+        if missing - set(fillers):
+            return None
         op = Operations(ctx)
         for kind, *rest in diffs:
             if kind == "add_column":
                 _schema, table, column = rest
                 op.add_column(table, column._copy())
                 added.append(f"{table}.{column.name}")
-        if "registration.person_name" in added:
-            fill_registration_person_names(conn)
+        for column in added:
+            fillers[column](conn)
         for kind, *rest in diffs:
             if kind == "add_index":
                 index = rest[0]
