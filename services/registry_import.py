@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import gc
 import io
+import multiprocessing
 import operator
 import os
 import queue
@@ -575,6 +576,65 @@ def _validated_chunks(path: str, filename: str, validator: "_Validator"):
         worker.join()
 
 
+# SQLite: a file this long is read and checked in a child process (fork: nothing to import
+# or send but the path, the keys and the 学历 codes) while this one writes the previous chunk;
+# below it, starting the process costs more than it saves
+PROCESS_MIN_ROWS = 3 * CHUNK_ROWS
+CHILD_SILENCE_SECONDS = 300  # no chunk for this long: the child is stuck, the job fails
+
+
+def _validate_file_into(sender, path, filename, education, keys, today):
+    """In the child: read, check, hash and encrypt every chunk and send it to the parent (the
+    pipe holds at most one chunk, so the child stays a chunk ahead); then "end", or the
+    reader's error."""
+    try:
+        validator = _Validator(education, keys, today)
+        for chunk in _chunks(iter_rows(path, filename)):
+            sender.send(("chunk", validator.prepare(chunk), len(chunk)))
+        sender.send(("end", None, 0))
+    except DomainError as exc:
+        sender.send(("error", (exc.message, exc.field), 0))
+    except Exception as exc:  # noqa: BLE001 (reported to the parent, which fails the job)
+        sender.send(("error", (None, repr(exc)[:300]), 0))
+    finally:
+        sender.close()
+
+
+def _validated_chunks_in_process(path: str, filename: str, education: dict, keys: tuple,
+                                 today: dt.date):
+    """Yield (prepare()'s result, rows in chunk) computed by a child process, so that the
+    checks run on the second core while this process inserts (SQLite's executemany holds
+    this process's GIL). A reader error is raised here as the DomainError it was; a child
+    that dies or falls silent fails the job."""
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_validate_file_into, name="import-validate", daemon=True,
+                        args=(sender, path, filename, education, keys, today))
+    child.start()
+    sender.close()
+    try:
+        while True:
+            if not receiver.poll(CHILD_SILENCE_SECONDS):
+                raise DomainError("文件校验超时，请稍后重新导入。", field="file")
+            try:
+                kind, payload, size = receiver.recv()
+            except EOFError:
+                raise DomainError("文件处理失败，请检查文件内容后重新导入。", field="file") from None
+            if kind == "end":
+                return
+            if kind == "error":
+                message, detail = payload
+                if message:
+                    raise DomainError(message, field=detail)
+                raise RuntimeError(f"import validation failed in the child: {detail}")
+            yield payload, size
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
 @contextlib.contextmanager
 def _collector_paused():
     """The rows of a chunk are short-lived dicts and tuples freed by reference counting; the
@@ -602,14 +662,21 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
             raise DomainError(f"单个文件最多{MAX_ROWS}行。", field="file")
         db.session.commit()
         importer = _Importer(job)
-        validator = _Validator(_education_codes(), _keys(), dt.date.today())
+        education, keys, today = _education_codes(), _keys(), dt.date.today()
+        validator = _Validator(education, keys, today)
         with _collector_paused():
-            if importer.sqlite:
+            if importer.sqlite and job.total_rows >= PROCESS_MIN_ROWS:
                 # SQLite runs in this process: its executemany takes the GIL back for every
-                # row, so a validating thread would slow it down rather than overlap
+                # row, so the checks overlap with it only from another process (measured on
+                # the national file, 20,000 rows: 1.09–1.25 s against 1.27–1.35 s)
+                prepared_chunks = _validated_chunks_in_process(path, job.filename, education,
+                                                               keys, today)
+            elif importer.sqlite:
                 prepared_chunks = ((validator.prepare(chunk), len(chunk))
                                    for chunk in _chunks(iter_rows(path, job.filename)))
             else:
+                # PostgreSQL does the inserts in its own server process while psycopg waits
+                # without the GIL: a thread overlaps as well as a child process did (measured)
                 prepared_chunks = _validated_chunks(path, job.filename, validator)
             for prepared, size in prepared_chunks:
                 importer.store(*prepared, size)

@@ -232,6 +232,48 @@ def test_a_file_that_breaks_in_a_later_chunk_fails_with_a_message(app_ctx, tmp_p
     assert not [t for t in threading.enumerate() if t.name == "import-validate"]
 
 
+def test_a_long_file_is_checked_in_a_child_process_with_the_same_outcome(app_ctx, tmp_path,
+                                                                           monkeypatch):
+    """SQLite, a file over PROCESS_MIN_ROWS: the rows are checked in a child process; good
+    rows imported, bad rows of every chunk reported with their line numbers, duplicate codes
+    across chunks caught; a file that breaks later fails with the reader's message after the
+    earlier chunks; no child process is left behind."""
+    import multiprocessing
+
+    import services.registry_import as ri
+    if db.engine.dialect.name != "sqlite":
+        import pytest
+        pytest.skip("the child process is used for SQLite imports")
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(ri, "PROCESS_MIN_ROWS", 300)
+    started = []
+    real = ri._validated_chunks_in_process
+    monkeypatch.setattr(ri, "_validated_chunks_in_process",
+                        lambda *a: (started.append(a[0]), real(*a))[1])
+    actor = _actor(app_ctx)
+    rows = qual_rows(450, start=20000)
+    rows[50][0] = "Li Si"                  # chunk 1
+    rows[250][1] = rows[250][1][:-1] + ("0" if rows[250][1][-1] != "0" else "1")  # chunk 3
+    rows[420][4] = rows[10][4]             # chunk 5 repeats a code of chunk 1
+    job = import_file(actor, str(write_csv(tmp_path, rows)), "quals.csv")
+    assert started, "the child process was not used"
+    assert (job.status, job.total_rows, job.imported_rows, job.failed_rows) == \
+        ("done", 450, 447, 3)
+    assert sorted((line, field) for line, field, _ in job.errors) == [
+        (52, "姓名"), (252, "身份证号"), (422, "资格证书编码")]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification)) == 447
+    assert not multiprocessing.active_children()
+
+    out = io.StringIO()
+    csv.writer(out).writerows([COLUMNS] + qual_rows(1200, start=30000))
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(out.getvalue().encode("utf-8") + b"\xff\xfe\x81" * 20 + b"\r\n")
+    job = import_file(actor, str(broken), "broken.csv")
+    assert job.status == "failed" and "UTF-8" in job.errors[-1][2]
+    assert job.imported_rows == job.processed_rows > 0
+    assert not multiprocessing.active_children()
+
+
 def test_sqlite_pages_held_back_by_an_import_are_written_back(app_ctx, tmp_path):
     """SQLite: the import's commits skip the automatic WAL checkpoint; the pages are copied
     into the database file when the job ends, and pooled connections are back to the
