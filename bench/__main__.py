@@ -28,6 +28,8 @@ def main(argv=None):
     p.add_argument("--max-requests", type=int, default=1500)
     p.add_argument("--max-seconds", type=float, default=12.0)
     p.add_argument("--import-rows", type=int, default=20000)
+    p.add_argument("--import-runs", type=int, default=3,
+                   help="imports of the same size; the median is reported")
     p.add_argument("--out", default=str(Path(__file__).parent / "results"))
     p.add_argument("--build-only", action="store_true",
                    help="build (or top up) the data set and stop, measuring nothing")

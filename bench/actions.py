@@ -210,9 +210,33 @@ def activation(app, info, args, log) -> dict:
 # ---- import -----------------------------------------------------------------------------
 
 def import_rate(app, info, args, log) -> dict:
+    """The same csv imported `--import-runs` times (each run's rows removed afterwards):
+    the first run also reads the register's blind-index pages into the OS cache, so every
+    run is reported and the target is judged on the median."""
     svc = _service("registry_import")
     if isinstance(svc, Exception) or not hasattr(svc, "run_job"):
         return {"action": "import", "skipped": f"services.registry_import: {svc}"}
+    import statistics
+
+    rows = args.import_rows
+    runs = [_import_once(app, info, svc, rows, offset) for offset in
+            range(max(getattr(args, "import_runs", 3), 1))]
+    seconds = statistics.median(r["seconds"] for r in runs)
+    res = {"action": f"import of {rows:,} qualification rows (csv), median of {len(runs)} runs",
+           "seconds": seconds, "rows_per_s": rows / seconds,
+           "seconds_each": [round(r["seconds"], 3) for r in runs],
+           "write_back_seconds_after_each": [r["write_back"] for r in runs],
+           "imported_each": [r["imported"] for r in runs],
+           "failed_each": [r["failed"] for r in runs],
+           "status_each": [r["status"] for r in runs],
+           "first_errors": next((r["errors"] for r in runs if r["errors"]), []),
+           "target_rows_per_s": 20000}
+    res["meets_target"] = res["rows_per_s"] >= 20000 and all(
+        r["imported"] == rows for r in runs)
+    return res
+
+
+def _import_once(app, info, svc, rows: int, offset: int) -> dict:
     from stdnum.cn import ric
 
     from models import db
@@ -221,10 +245,9 @@ def import_rate(app, info, args, log) -> dict:
     from services import Actor
 
     from .loader import chinese_name
-    rows = args.import_rows
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     path = tmp / "qualifications.csv"
-    stamp = int(time.time()) % 100000
+    stamp = (int(time.time()) + 17 * offset) % 100000
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(svc.COLUMNS)
@@ -253,13 +276,10 @@ def import_rate(app, info, args, log) -> dict:
         t1 = time.perf_counter()
         svc.write_back_wal()
         write_back = time.perf_counter() - t1
+        out = {"seconds": elapsed, "write_back": round(write_back, 3),
+               "imported": job.imported_rows, "failed": job.failed_rows,
+               "status": job.status, "errors": (job.errors or [])[:3]}
         remove_imported_rows(f"I{stamp:05d}", last_person)
-        res = {"action": f"import of {rows:,} qualification rows (csv)", "seconds": elapsed,
-               "write_back_seconds_after": round(write_back, 3),
-               "rows_per_s": rows / elapsed, "imported": job.imported_rows,
-               "failed": job.failed_rows, "status": job.status,
-               "first_errors": (job.errors or [])[:3], "target_rows_per_s": 20000}
-        res["meets_target"] = res["rows_per_s"] >= 20000 and job.imported_rows == rows
         db.session.remove()
     path.unlink()
-    return res
+    return out
