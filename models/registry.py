@@ -286,33 +286,28 @@ class DirectBusiness(IdentityNumberMixin, db.Model):
     authority = relationship("Authority")
 
 
-@sa.event.listens_for(Registration, "before_insert")
-@sa.event.listens_for(Registration, "before_update")
-def _keep_registration_jurisdiction(mapper, connection, target):
-    """The jurisdiction columns follow the 主要执业机构 (on insert and when it changes)."""
+def _copy_is_stale(target, source: str, copy) -> bool:
+    """A column copied from another row is (re)computed on insert, when the key it is copied
+    through changes, and while it is empty."""
     state = sa.inspect(target)
-    if state.persistent and not state.attrs.institution_id.history.has_changes() \
-            and target.province_code is not None:
-        return
-    region = connection.scalar(sa.select(Institution.region_code).where(
-        Institution.id == target.institution_id)) if target.institution_id else None
-    target.set_jurisdiction(region)
+    return not state.persistent or state.attrs[source].history.has_changes() or copy is None
 
 
 @sa.event.listens_for(Registration, "before_insert")
 @sa.event.listens_for(Registration, "before_update")
-def _keep_registration_person_name(mapper, connection, target):
-    """person_name follows the person (on insert and when the registration changes hands)."""
-    state = sa.inspect(target)
-    if state.persistent and not state.attrs.person_id.history.has_changes() \
-            and target.person_name is not None:
-        return
-    person = target.__dict__.get("person")  # without loading it
-    if person is not None and person.id == target.person_id:
-        target.person_name = person.name
-    elif target.person_id:
-        target.person_name = connection.scalar(sa.select(Person.name).where(
-            Person.id == target.person_id))
+def _keep_registration_copies(mapper, connection, target):
+    """The jurisdiction columns follow the 主要执业机构, person_name the person."""
+    if _copy_is_stale(target, "institution_id", target.province_code):
+        region = connection.scalar(sa.select(Institution.region_code).where(
+            Institution.id == target.institution_id)) if target.institution_id else None
+        target.set_jurisdiction(region)
+    if _copy_is_stale(target, "person_id", target.person_name):
+        person = target.__dict__.get("person")  # without loading it
+        if person is not None and person.id == target.person_id:
+            target.person_name = person.name
+        elif target.person_id:
+            target.person_name = connection.scalar(sa.select(Person.name).where(
+                Person.id == target.person_id))
 
 
 @sa.event.listens_for(Person, "after_update")
