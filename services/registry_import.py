@@ -537,6 +537,13 @@ def _chunks(rows, first: int | None = None):
         yield chunk
 
 
+def _prepared_chunks(path: str, filename: str, validator: "_Validator",
+                     first: int | None = None):
+    """(prepare()'s result, rows in chunk) of each chunk of the file, in this thread."""
+    for chunk in _chunks(iter_rows(path, filename), first=first):
+        yield validator.prepare(chunk), len(chunk)
+
+
 def _validated_chunks(path: str, filename: str, validator: "_Validator"):
     """Yield (prepare()'s result, rows in chunk) while the next chunks are read, checked,
     hashed and encrypted in a second thread: that work needs no database, and the current
@@ -556,8 +563,8 @@ def _validated_chunks(path: str, filename: str, validator: "_Validator"):
 
     def produce():
         try:
-            for chunk in _chunks(iter_rows(path, filename)):
-                if not put(("chunk", validator.prepare(chunk), len(chunk))):
+            for prepared, size in _prepared_chunks(path, filename, validator):
+                if not put(("chunk", prepared, size)):
                     return
             put(("end", None, 0))
         except BaseException as exc:  # noqa: BLE001 (handed to the consuming thread)
@@ -578,22 +585,22 @@ def _validated_chunks(path: str, filename: str, validator: "_Validator"):
         worker.join()
 
 
-# SQLite: a file this long is read and checked in a child process (fork: nothing to import
-# or send but the path, the keys and the 学历 codes) while this one writes the previous chunk;
-# below it, starting the process costs more than it saves
+# SQLite: a file this long is read and checked in a child process (forked: it starts with the
+# validator as it is here, nothing is imported or sent) while this one writes the previous
+# chunk; below it, starting the process costs more than it saves
 PROCESS_MIN_ROWS = 3 * CHUNK_ROWS
 CHILD_SILENCE_SECONDS = 300  # no chunk for this long: the child is stuck, the job fails
 
 
-def _validate_file_into(sender, path, filename, education, keys, today):
+def _validate_file_into(sender, path, filename, validator):
     """In the child: read, check, hash and encrypt every chunk and send it to the parent (the
     pipe holds at most one chunk, so the child stays a chunk ahead); then "end", or the
     reader's error."""
     try:
-        validator = _Validator(education, keys, today)
         # a short first chunk: the parent waits for it with nothing else to do
-        for chunk in _chunks(iter_rows(path, filename), first=max(CHUNK_ROWS // 5, 1)):
-            sender.send(("chunk", validator.prepare(chunk), len(chunk)))
+        for prepared, size in _prepared_chunks(path, filename, validator,
+                                               first=max(CHUNK_ROWS // 5, 1)):
+            sender.send(("chunk", prepared, size))
         sender.send(("end", None, 0))
     except DomainError as exc:
         sender.send(("error", (exc.message, exc.field), 0))
@@ -603,8 +610,7 @@ def _validate_file_into(sender, path, filename, education, keys, today):
         sender.close()
 
 
-def _validated_chunks_in_process(path: str, filename: str, education: dict, keys: tuple,
-                                 today: dt.date):
+def _validated_chunks_in_process(path: str, filename: str, validator: "_Validator"):
     """Yield (prepare()'s result, rows in chunk) computed by a child process, so that the
     checks run on the second core while this process inserts (SQLite's executemany holds
     this process's GIL). A reader error is raised here as the DomainError it was; a child
@@ -612,7 +618,7 @@ def _validated_chunks_in_process(path: str, filename: str, education: dict, keys
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_validate_file_into, name="import-validate", daemon=True,
-                        args=(sender, path, filename, education, keys, today))
+                        args=(sender, path, filename, validator))
     child.start()
     sender.close()
     try:
@@ -665,18 +671,15 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
             raise DomainError(f"单个文件最多{MAX_ROWS}行。", field="file")
         db.session.commit()
         importer = _Importer(job)
-        education, keys, today = _education_codes(), _keys(), dt.date.today()
-        validator = _Validator(education, keys, today)
+        validator = _Validator(_education_codes(), _keys(), dt.date.today())
         with _collector_paused():
             if importer.sqlite and job.total_rows >= PROCESS_MIN_ROWS:
                 # SQLite runs in this process: its executemany takes the GIL back for every
                 # row, so the checks overlap with it only from another process (measured on
                 # the national file, 20,000 rows: 1.09–1.25 s against 1.27–1.35 s)
-                prepared_chunks = _validated_chunks_in_process(path, job.filename, education,
-                                                               keys, today)
+                prepared_chunks = _validated_chunks_in_process(path, job.filename, validator)
             elif importer.sqlite:
-                prepared_chunks = ((validator.prepare(chunk), len(chunk))
-                                   for chunk in _chunks(iter_rows(path, job.filename)))
+                prepared_chunks = _prepared_chunks(path, job.filename, validator)
             else:
                 # PostgreSQL does the inserts in its own server process while psycopg waits
                 # without the GIL: a thread overlaps as well as a child process did (measured)
