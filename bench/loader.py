@@ -258,7 +258,8 @@ class Loader:
                                               "category", "location_code", "institution_id",
                                               "authority_id", "approved_on", "status",
                                               "department_id", "created_at", "province_code",
-                                              "city_code", "county_code", "person_name"],
+                                              "city_code", "county_code", "person_name",
+                                              "person_gender", "person_birth_date"],
                     self.batch,
                     parents=(wp, wq))
         ws = Writer(conn, md["registration_scope"], ["registration_id", "scope_code"],
@@ -321,7 +322,7 @@ class Loader:
             dept = departments[pid % len(departments)] if departments else None
             wr.add(pid, pid, pid, level, cat, location, iid, auth,
                    EPOCH + dt.timedelta(days=18000 + pid % 9000), status, dept, now,
-                   *jurisdiction_codes(county), name)
+                   *jurisdiction_codes(county), name, gender, birth)
             scopes = self.scopes[cat]
             ws.add(pid, scopes[pid % len(scopes)])
             if pid % 2 == 0:  # 定期考核 for half the register

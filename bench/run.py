@@ -126,14 +126,16 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
 def bring_schema_up_to_models(db) -> list[str]:
     """A reused data set was built with create_all by an older version: add the columns and
     indexes the models have gained since (what the migrations do for a real database), fill
-    the derived columns, then build the indexes. Returns what was added, or None (nothing
+    the derived columns, then build the indexes (and drop those the models replaced). Returns
+    what was added ("-name" for a dropped index), or None (nothing
     changed) when a missing column is one this function cannot fill: rebuild then."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    from models.registry import fill_registration_person_names
-    fillers = {"registration.person_name": fill_registration_person_names}
+    from models.registry import PERSON_COPIES, fill_registration_person_copies
+    fillers = {f"registration.{copy}": fill_registration_person_copies
+               for copy in PERSON_COPIES.values()}
     added = []
     with db.engine.begin() as conn:
         ctx = MigrationContext.configure(conn)
@@ -147,13 +149,18 @@ def bring_schema_up_to_models(db) -> list[str]:
                 _schema, table, column = rest
                 op.add_column(table, column._copy())
                 added.append(f"{table}.{column.name}")
-        for column in added:
-            fillers[column](conn)
+        for fill in {fillers[column] for column in added}:
+            fill(conn)
         for kind, *rest in diffs:
             if kind == "add_index":
                 index = rest[0]
                 index.create(conn)
                 added.append(index.name)
+        for kind, *rest in diffs:
+            if kind == "remove_index" and rest[0].table.name in db.metadata.tables:
+                # one the models replaced (by a wider one just built)
+                op.drop_index(rest[0].name, table_name=rest[0].table.name)
+                added.append(f"-{rest[0].name}")
     return added
 
 

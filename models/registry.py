@@ -117,7 +117,11 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
         # an 执业助理医师 holds one location only
         sa.Index("uq_registration_valid_assistant", "person_id", unique=True,
                  sqlite_where=_VALID_ASSISTANT, postgresql_where=_VALID_ASSISTANT),
-        sa.Index("ix_registration_institution_status", "institution_id", "status", "id"),
+        # a hospital's lists by id (keyset); the trailing columns are what its 统计信息 groups
+        # and counts by, so that page reads this index alone, not a table row per physician
+        sa.Index("ix_registration_institution_status_stats", "institution_id", "status", "id",
+                 "category", "level", "department_id", "person_gender", "person_birth_date",
+                 "person_id"),
         # a hospital's lists sorted by 姓名 read this range in order (no per-row person probe)
         sa.Index("ix_registration_institution_status_name", "institution_id", "status",
                  "person_name", "id"),
@@ -145,8 +149,12 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
     province_code: Mapped[str | None] = mapped_column(sa.String(2))
     city_code: Mapped[str | None] = mapped_column(sa.String(4))
     county_code: Mapped[str | None] = mapped_column(sa.String(6))
-    # the person's 姓名, kept on the registration (events below) as the lists' sort key
+    # the person's 姓名, 性别 and 出生日期, kept on the registration (events below): 姓名 is the
+    # lists' sort key, 性别 and 出生日期 are what a hospital's 统计信息 groups its physicians by
+    # (read with the registrations instead of one person lookup per physician)
     person_name: Mapped[str | None] = mapped_column(sa.String(32))
+    person_gender: Mapped[Gender | None] = mapped_column(enum_column(Gender), nullable=True)
+    person_birth_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     approved_on: Mapped[dt.date] = mapped_column(sa.Date)  # 批准日期
     status: Mapped[RegistrationStatus] = mapped_column(enum_column(RegistrationStatus),
                                                       default=RegistrationStatus.VALID)
@@ -286,43 +294,58 @@ class DirectBusiness(IdentityNumberMixin, db.Model):
     authority = relationship("Authority")
 
 
-def _copy_is_stale(target, source: str, copy) -> bool:
-    """A column copied from another row is (re)computed on insert, when the key it is copied
-    through changes, and while it is empty."""
+def _copy_is_stale(target, source: str, *copies) -> bool:
+    """Columns copied from another row are (re)computed on insert, when the key they are copied
+    through changes, and while one of them is empty."""
     state = sa.inspect(target)
-    return not state.persistent or state.attrs[source].history.has_changes() or copy is None
+    return (not state.persistent or state.attrs[source].history.has_changes()
+            or any(c is None for c in copies))
+
+
+# Person column -> its copy on Registration
+PERSON_COPIES = {"name": "person_name", "gender": "person_gender",
+                 "birth_date": "person_birth_date"}
 
 
 @sa.event.listens_for(Registration, "before_insert")
 @sa.event.listens_for(Registration, "before_update")
 def _keep_registration_copies(mapper, connection, target):
-    """The jurisdiction columns follow the 主要执业机构, person_name the person."""
+    """The jurisdiction columns follow the 主要执业机构, the person_* columns the person."""
     if _copy_is_stale(target, "institution_id", target.province_code):
         region = connection.scalar(sa.select(Institution.region_code).where(
             Institution.id == target.institution_id)) if target.institution_id else None
         target.set_jurisdiction(region)
-    if _copy_is_stale(target, "person_id", target.person_name):
+    if _copy_is_stale(target, "person_id", *(getattr(target, c) for c in PERSON_COPIES.values())):
         person = target.__dict__.get("person")  # without loading it
         if person is not None and person.id == target.person_id:
-            target.person_name = person.name
+            values = tuple(getattr(person, c) for c in PERSON_COPIES)
         elif target.person_id:
-            target.person_name = connection.scalar(sa.select(Person.name).where(
-                Person.id == target.person_id))
+            values = connection.execute(sa.select(
+                *(Person.__table__.c[c] for c in PERSON_COPIES)).where(
+                Person.id == target.person_id)).one()
+        else:
+            return
+        for copy, value in zip(PERSON_COPIES.values(), values):
+            setattr(target, copy, value)
 
 
 @sa.event.listens_for(Person, "after_update")
-def _registrations_follow_a_renamed_person(mapper, connection, target):
-    if sa.inspect(target).attrs.name.history.has_changes():
+def _registrations_follow_a_changed_person(mapper, connection, target):
+    state = sa.inspect(target)
+    if any(state.attrs[c].history.has_changes() for c in PERSON_COPIES):
         connection.execute(sa.update(Registration.__table__).where(
-            Registration.__table__.c.person_id == target.id).values(person_name=target.name))
+            Registration.__table__.c.person_id == target.id).values(
+            {copy: getattr(target, c) for c, copy in PERSON_COPIES.items()}))
 
 
-def fill_registration_person_names(connection) -> int:
-    """After a bulk load that wrote registrations directly: their person_name, where empty."""
+def fill_registration_person_copies(connection) -> int:
+    """After a bulk load that wrote registrations directly: their person_* columns, where
+    one is empty."""
     reg, person = Registration.__table__, Person.__table__
-    return connection.execute(sa.update(reg).where(reg.c.person_name.is_(None)).values(
-        person_name=sa.select(person.c.name).where(person.c.id == reg.c.person_id)
-        .scalar_subquery())).rowcount
+    return connection.execute(
+        sa.update(reg).where(reg.c.person_id == person.c.id,
+                             sa.or_(*(reg.c[copy].is_(None) for copy in PERSON_COPIES.values())))
+        .values({copy: person.c[c] for c, copy in PERSON_COPIES.items()})).rowcount
 
 
 @sa.event.listens_for(Institution, "after_update")

@@ -368,6 +368,7 @@ def build_scale(physicians, institutions, batch, echo):
             regs.append({
                 "level": level, "category": cat, "location_code": location,
                 "institution_id": inst_id, "approved_on": approved, "person_name": name,
+                "person_gender": Gender.MALE if male else Gender.FEMALE, "person_birth_date": birth,
                 "authority_id": inst_tcm if cat == PhysicianCategory.TCM else inst_auth,
                 "status": status,
                 "status_changed_on": None if status == RegistrationStatus.VALID else

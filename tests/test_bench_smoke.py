@@ -21,7 +21,9 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     valid = db.session.scalar(sa.select(sa.func.count()).select_from(Registration).where(
         Registration.institution_id == big, Registration.status == "valid"))
     assert 130 <= valid <= 150
-    assert all(r.person_name == r.person.name  # the lists' sort key, written by the loader
+    # the person's 姓名 (the lists' sort key), 性别 and 出生日期 (统计信息), written by the loader
+    assert all((r.person_name, r.person_gender, r.person_birth_date)
+               == (r.person.name, r.person.gender, r.person.birth_date)
                for r in db.session.scalars(sa.select(Registration)))
     users = loader.ensure_users(big)
     client = signed_in_client(app, "console", users["bench_org"])
@@ -38,8 +40,9 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
 
 
 def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
-    """A data set built by an older version (no registration.person_name and no index on it)
-    is brought up to the models before it is measured: the column filled, the index built."""
+    """A data set built by an older version (no registration.person_name, person_gender, nor
+    the indexes on them; an index since replaced) is brought up to the models before it is
+    measured: the columns filled, the indexes built, the replaced one dropped."""
     from app import create_app
     from bench import loader
     from bench.run import bring_schema_up_to_models
@@ -58,15 +61,25 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             with db.engine.begin() as conn:
                 conn.execute(sa.text("DROP INDEX ix_registration_institution_status_name"))
                 conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_name"))
+                conn.execute(sa.text("DROP INDEX ix_registration_institution_status_stats"))
+                conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_gender"))
+                # an index the models have since replaced
+                conn.execute(sa.text("CREATE INDEX ix_registration_institution_status "
+                                     "ON registration (institution_id, status, id)"))
             db.session.remove()
-            assert bring_schema_up_to_models(db) == [
-                "registration.person_name", "ix_registration_institution_status_name"]
-            names = db.session.execute(sa.text(
-                "SELECT r.person_name, p.name FROM registration r "
+            assert sorted(bring_schema_up_to_models(db)) == [
+                "-ix_registration_institution_status",
+                "ix_registration_institution_status_name",
+                "ix_registration_institution_status_stats", "registration.person_gender",
+                "registration.person_name"]
+            copies = db.session.execute(sa.text(
+                "SELECT r.person_name, p.name, r.person_gender, p.gender FROM registration r "
                 "JOIN person p ON p.id = r.person_id")).all()
-            assert len(names) >= 40 and all(a == b for a, b in names)
-            assert "ix_registration_institution_status_name" in {
-                i["name"] for i in sa.inspect(db.engine).get_indexes("registration")}
+            assert len(copies) >= 40 and all(a == b and c == d for a, b, c, d in copies)
+            indexes = {i["name"] for i in sa.inspect(db.engine).get_indexes("registration")}
+            assert {"ix_registration_institution_status_name",
+                    "ix_registration_institution_status_stats"} <= indexes
+            assert "ix_registration_institution_status" not in indexes
             assert bring_schema_up_to_models(db) == []
         finally:
             db.session.remove()

@@ -1,5 +1,6 @@
 """Migrations build the schema the models describe (no pending autogenerate diff), and
 upgrading keeps rows."""
+import datetime as dt
 
 import pytest
 import sqlalchemy as sa
@@ -127,11 +128,13 @@ def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_a
         upgrade()
         with db.engine.connect() as conn:
             rows = conn.execute(sa.text(
-                "SELECT id, province_code, city_code, county_code, person_name FROM registration "
-                "ORDER BY id")).all()
-        # and (4574d257d9a9) the person's name as the lists' sort key
-        assert [tuple(r) for r in rows] == [(1, "14", "1401", "140105", "张三"),
-                                            (2, "14", None, None, "张三")]
+                "SELECT id, province_code, city_code, county_code, person_name, person_gender, "
+                "person_birth_date FROM registration ORDER BY id")).all()
+        # and (4574d257d9a9) the person's name as the lists' sort key, (0bd30bc85652) 性别 and
+        # 出生日期 for the statistics
+        born = dt.date(1980, 1, 1) if db.engine.dialect.name == "postgresql" else "1980-01-01"
+        assert [tuple(r) for r in rows] == [(1, "14", "1401", "140105", "张三", "1", born),
+                                            (2, "14", None, None, "张三", "1", born)]
         with db.engine.connect() as conn:
             insts = conn.execute(sa.text(
                 "SELECT id, province_prefix, city_prefix FROM institution ORDER BY id")).all()

@@ -1,4 +1,6 @@
 """Invariants the database itself enforces, and the identity-number helpers."""
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -131,27 +133,35 @@ def test_jurisdiction_columns_follow_the_institution(make):
     assert (reg.province_code, reg.city_code, reg.county_code) == ("11", "1101", "110105")
 
 
-def test_registration_keeps_its_persons_name_as_sort_key(make):
-    """registration.person_name (the lists' 姓名 sort key) is the person's name: on insert,
-    when the person's name is corrected, when a registration is moved to another person, and
-    after a bulk load that left it empty."""
-    from models.registry import Registration, fill_registration_person_names
+def test_registration_keeps_its_persons_name_gender_and_birth_date(make):
+    """registration.person_name (the lists' 姓名 sort key), person_gender and
+    person_birth_date (统计信息) are the person's: on insert, when the person's record is
+    corrected, when a registration is moved to another person, and after a bulk load that left
+    them empty."""
+    from models.enums import Gender
+    from models.registry import Registration, fill_registration_person_copies
     inst = make.institution()
     p, reg = make.registered_physician(inst)
 
     def stored(reg_id):
-        return db.session.scalar(sa.text("SELECT person_name FROM registration WHERE id = :i"),
-                                 {"i": reg_id})
-    assert stored(reg.id) == p.name
+        name, gender, birth = db.session.execute(sa.text(
+            "SELECT person_name, person_gender, person_birth_date FROM registration "
+            "WHERE id = :i"), {"i": reg_id}).one()
+        return name, gender, str(birth)
+    assert stored(reg.id) == (p.name, p.gender.value, str(p.birth_date))
     p.name = "欧阳改名"
+    p.gender = Gender.FEMALE if p.gender == Gender.MALE else Gender.MALE
+    p.birth_date = dt.date(1971, 3, 4)
     db.session.commit()
-    assert stored(reg.id) == "欧阳改名"
+    assert stored(reg.id) == ("欧阳改名", p.gender.value, "1971-03-04")
     q, other = make.registered_physician(make.institution(region_code="110105"))
     reg = db.session.get(Registration, reg.id)
     reg.person_id = q.id
     db.session.commit()
-    assert stored(reg.id) == q.name
+    assert stored(reg.id) == (q.name, q.gender.value, str(q.birth_date))
     db.session.execute(sa.text("UPDATE registration SET person_name = NULL"))
-    assert fill_registration_person_names(db.session.connection()) == 2
+    db.session.execute(sa.text("UPDATE registration SET person_birth_date = NULL "
+                               "WHERE id = :i"), {"i": other.id})
+    assert fill_registration_person_copies(db.session.connection()) == 2
     db.session.commit()
-    assert stored(reg.id) == q.name and stored(other.id) == q.name
+    assert stored(reg.id) == stored(other.id) == (q.name, q.gender.value, str(q.birth_date))

@@ -339,8 +339,9 @@ def test_scale_builds_valid_register(db_session):
         assert a.person.id_number_hash == a.id_number_hash
     statuses = {r.status for r in db.session.scalars(sa.select(Registration))}
     assert RegistrationStatus.VALID in statuses and len(statuses) >= 2
-    # each registration carries its person's 姓名 (the lists' sort key)
-    assert all(r.person_name == r.person.name
+    # each registration carries its person's 姓名 (the lists' sort key), 性别 and 出生日期
+    assert all((r.person_name, r.person_gender, r.person_birth_date)
+               == (r.person.name, r.person.gender, r.person.birth_date)
                for r in db.session.scalars(sa.select(Registration)))
     # a second run adds more rows with fresh codes and reuses the authorities
     authorities = db.session.scalar(sa.select(sa.func.count()).select_from(Authority))
