@@ -57,6 +57,37 @@ def _where(reg: Registration) -> str:
     return f"执业地点：{reg.location}，主要执业机构：{reg.institution.name}"
 
 
+# more registrations changed nationally in a window than this is a bulk day (the day a
+# register was migrated in): the institution's own rows are then read first
+BUSY_WINDOW_ROWS = 20_000
+
+
+def _busy_window(start: dt.date, end: dt.date) -> bool:
+    """Whether the window holds a bulk day: each date index range is counted only up to the
+    bound (three short index scans), never in full."""
+    total = 0
+    for in_window in (_in_dt(Registration.created_at, start, end),
+                      _in(Registration.approved_on, start, end),
+                      _in(Registration.status_changed_on, start, end)):
+        capped = sa.select(Registration.id).where(in_window).limit(BUSY_WINDOW_ROWS).subquery()
+        total += db.session.scalar(sa.select(sa.func.count()).select_from(capped))
+        if total >= BUSY_WINDOW_ROWS:
+            return True
+    return False
+
+
+def _candidate_ids(institution_id: int) -> list[int]:
+    """The registrations at this institution and the other registrations of persons who hold
+    a valid one here: a few thousand ids for the biggest hospital, on the institution and
+    person indexes."""
+    mine = sa.orm.aliased(Registration)
+    return list(db.session.scalars(sa.union(
+        sa.select(Registration.id).where(Registration.institution_id == institution_id),
+        sa.select(Registration.id).join(mine, mine.person_id == Registration.person_id)
+        .where(mine.institution_id == institution_id,
+               mine.status == RegistrationStatus.VALID))))
+
+
 def changes_for_institution(institution_id: int, start: dt.date,
                             end: dt.date | None = None) -> list[ChangeItem]:
     end = end or start
@@ -67,25 +98,20 @@ def changes_for_institution(institution_id: int, start: dt.date,
     changed = sa.or_(_in_dt(Registration.created_at, start, end),
                      _in(Registration.approved_on, start, end),
                      _in(Registration.status_changed_on, start, end))
-    if db.session.get_bind().dialect.name == "postgresql":
-        # the day's changes nationally (a few hundred rows on the date indexes) are tested
-        # against the institution; PostgreSQL's histograms tell such a window from one that
-        # holds most of the register (a migration day) and then read the institution first
+    if db.session.get_bind().dialect.name == "postgresql" and not _busy_window(start, end):
+        # an ordinary window: the day's changes nationally (a few hundred rows on the date
+        # indexes) are tested against the institution
         ours = sa.or_(Registration.institution_id == institution_id,
                       sa.exists().where(mine.person_id == Registration.person_id,
                                         mine.institution_id == institution_id,
                                         mine.status == RegistrationStatus.VALID))
         where = sa.and_(changed, ours)
     else:
-        # SQLite has no range statistics to make that choice: the institution's registrations
-        # and those of its physicians (a few thousand rows, on the institution and person
-        # indexes) are read first and the dates tested on them
-        candidates = sa.union(
-            sa.select(Registration.id).where(Registration.institution_id == institution_id),
-            sa.select(Registration.id).join(mine, mine.person_id == Registration.person_id)
-            .where(mine.institution_id == institution_id,
-                   mine.status == RegistrationStatus.VALID)).subquery()
-        where = sa.and_(Registration.id.in_(sa.select(candidates.c.id)), changed)
+        # SQLite (no range statistics to choose by) and a bulk day: the institution's
+        # registrations and those of its physicians are read first and the dates tested on
+        # them. The ids are bound as one list: given a subquery, PostgreSQL walks the whole
+        # register in id order for the LIMIT (measured: 1.3 s the day after a migration)
+        where = sa.and_(id_in(Registration.id, _candidate_ids(institution_id)), changed)
     regs = list(db.session.scalars(
         sa.select(Registration).where(where)
         .options(selectinload(Registration.person), selectinload(Registration.location),

@@ -92,6 +92,23 @@ def test_service_lists_yesterdays_changes_of_own_physicians(app_ctx, scene):
     assert ("调走", "执业注册变更") in other and "离职" not in {n for n, _ in other}
 
 
+def test_a_bulk_day_is_read_from_the_institution_with_the_same_outcome(app_ctx, scene,
+                                                                       monkeypatch):
+    """A window in which more registrations changed nationally than BUSY_WINDOW_ROWS (the
+    day a register was migrated in) is recognised by bounded counts, and the institution-first
+    reading finds exactly what the date-first one finds."""
+    usual = {(i.day, i.name, i.kind, i.detail) for i in
+             change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
+    assert not change_feed._busy_window(YESTERDAY, YESTERDAY)
+    # yesterday holds four changed registrations nationally (new, cancelled ×2, moved)
+    monkeypatch.setattr(change_feed, "BUSY_WINDOW_ROWS", 4)
+    assert change_feed._busy_window(YESTERDAY, YESTERDAY)
+    assert not change_feed._busy_window(TODAY, TODAY)
+    busy = {(i.day, i.name, i.kind, i.detail) for i in
+            change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
+    assert busy == usual and len(busy) == 4
+
+
 def test_console_page_defaults_to_yesterday_and_is_scoped(feed_client, make, scene):
     from tests.helpers import login_client
     admin = make.institution_admin(scene["mine"])
