@@ -67,6 +67,11 @@ def scene(make):
     db.session.add(Assessment(person_id=stranger.id, period_start=dt.date(2023, 1, 1),
                               period_end=dt.date(2025, 12, 31), result=AssessmentResult.PASSED,
                               assessing_body="外地协会", assessed_on=YESTERDAY))
+    # ours, loaded yesterday with the register (批准日期 years ago): not a change
+    migrated = make.person(name="迁入")
+    r = make.registration(migrated, mine, approved_on=dt.date(2015, 6, 1))
+    r.created_at = dt.datetime.combine(YESTERDAY, dt.time(3, 0))
+    r.status_changed_on = dt.date(2015, 6, 1)
     # ours, cancelled long ago
     old = make.person(name="旧事")
     r = _old(make.registration(old, mine))
