@@ -86,3 +86,58 @@ def test_a_dropped_idle_connection_is_replaced_without_an_error(app):
         assert db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
         db.session.remove()
         db.engine.dispose()
+
+
+def _prepared_count(conn, like):
+    import sqlalchemy as sa
+    return conn.execute(sa.text("SELECT count(*) FROM pg_prepared_statements "
+                                "WHERE statement LIKE :like"), {"like": like}).scalar()
+
+
+def test_postgresql_keeps_prepared_statements_past_a_read_only_transaction(app_ctx, make):
+    """psycopg prepares a statement on its fifth use and forgets every prepared statement on
+    ROLLBACK; a transaction that only read (as most requests' are) is ended with COMMIT, so
+    the statement stays prepared and PostgreSQL stops planning it."""
+    import pytest
+    import sqlalchemy as sa
+
+    from models import db
+    from models.institution import Institution
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg prepared statements (runs when TEST_DATABASE_URL is set)")
+    inst = make.institution(name="预备语句医院")
+    query = sa.select(Institution.name).where(Institution.id == sa.bindparam("i"))
+    with db.engine.connect() as conn:
+        for _ in range(7):
+            assert conn.execute(query, {"i": inst.id}).scalar() == "预备语句医院"
+            conn.rollback()  # how a request's session ends its transaction
+        assert _prepared_count(conn, "SELECT institution.name%") == 1
+        conn.rollback()
+
+
+def test_a_transaction_that_wrote_is_still_rolled_back(app_ctx, make):
+    """Whatever wrote — an ORM flush, plain SQL, a COPY on the driver's own cursor — is
+    undone by a rollback, and a read-only rollback changes nothing: the rows are not there."""
+    import sqlalchemy as sa
+
+    from models import db
+    from models.institution import Department, Institution
+    inst = make.institution(name="回滚医院")
+    db.session.add(Department(institution_id=inst.id, name="刷新后回滚科"))
+    db.session.flush()
+    db.session.rollback()
+    with db.engine.connect() as conn:
+        conn.execute(sa.text("UPDATE institution SET name = '改名未提交' WHERE id = :i"),
+                     {"i": inst.id})
+        conn.rollback()
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT 1"))  # the transaction SQLAlchemy will roll back
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                with cur.copy("COPY department (institution_id, name) FROM STDIN") as copy:
+                    copy.write_row((inst.id, "复制后回滚科"))
+            conn.rollback()
+    assert db.session.scalar(sa.select(Institution.name).where(Institution.id == inst.id)) \
+        == "回滚医院"
+    assert db.session.scalars(sa.select(Department.name).where(
+        Department.institution_id == inst.id)).all() == []
