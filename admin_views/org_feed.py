@@ -13,6 +13,7 @@ from services import change_feed
 from .base import BaseView, ConsoleAccessMixin, expose, tenant_institution_id
 
 MAX_SPAN_DAYS = 31
+PAGE_SIZE = 50  # rows of the feed per page
 
 
 def _parse_day(raw: str | None, default: dt.date) -> tuple[dt.date, str | None]:
@@ -53,8 +54,13 @@ def register(admin):
             start, end, errors = _window()
             items = [] if errors else change_feed.changes_for_institution(
                 tenant_institution_id(), start, end)
-            return self.render("admin/org_change_feed.html", items=items, start=start,
-                               end=end, errors=errors, raw=request.args)
+            # the whole window is in the csv; the page shows it PAGE_SIZE rows at a time
+            pages = max(1, -(-len(items) // PAGE_SIZE))
+            page = min(max(request.args.get("page", 0, type=int), 0), pages - 1)
+            return self.render("admin/org_change_feed.html", start=start, end=end,
+                               items=items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE],
+                               total=len(items), page=page, pages=pages, errors=errors,
+                               raw=request.args)
 
         @expose("/export.csv")
         def export(self):

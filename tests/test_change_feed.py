@@ -99,9 +99,9 @@ def test_service_lists_yesterdays_changes_of_own_physicians(app_ctx, scene):
 
 def test_a_bulk_day_is_read_from_the_institution_with_the_same_outcome(app_ctx, scene,
                                                                        monkeypatch):
-    """A window in which more registrations changed nationally than BUSY_WINDOW_ROWS (the
-    day a register was migrated in) is recognised by bounded counts, and the institution-first
-    reading finds exactly what the date-first one finds."""
+    """A window in which more registrations changed nationally than BUSY_WINDOW_ROWS (a
+    mass 注销, say) is recognised by bounded counts, and the institution-first reading finds
+    exactly what the date-first one finds."""
     usual = {(i.day, i.name, i.kind, i.detail) for i in
              change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
     assert not change_feed._busy_window(YESTERDAY, YESTERDAY)
@@ -129,6 +129,32 @@ def test_console_page_defaults_to_yesterday_and_is_scoped(feed_client, make, sce
     leaver = scene["leaver"]
     assert leaver.id_number_masked in html and leaver.id_number not in html
     assert "共 4 条变动信息" in html
+
+
+def test_a_long_feed_is_shown_page_by_page_and_exported_whole(feed_client, make, scene):
+    """55 more changes yesterday: the page shows 50 rows and a pager that keeps the dates; the
+    second page the rest; an out-of-range or malformed page number shows a real page; the csv
+    holds all 59."""
+    from admin_views.org_feed import PAGE_SIZE
+    from tests.helpers import login_client
+    for k in range(55):
+        r = _old(make.registration(make.person(name=f"批量{k:02d}"), scene["mine"]))
+        r.status, r.status_changed_on = RegistrationStatus.CANCELLED, YESTERDAY
+    db.session.commit()
+    login_client(feed_client.application, feed_client, make.institution_admin(scene["mine"]))
+    first = text_of(feed_client.get("/org/change-feed/"))
+    assert PAGE_SIZE == 50 and "共 59 条变动信息" in first and "第1页 / 共2页" in first
+    assert first.count("<tr><td>") == 50
+    assert f"page=1&amp;start={YESTERDAY}&amp;end={YESTERDAY}" in first  # dates kept
+    second = text_of(feed_client.get(f"/org/change-feed/?page=1&start={YESTERDAY}"))
+    assert second.count("<tr><td>") == 9 and "第2页 / 共2页" in second
+    shown = {n for page in (first, second) for n in
+             [f"批量{k:02d}" for k in range(55)] + ["离职", "新来", "平静", "调走"] if n in page}
+    assert len(shown) == 59
+    assert text_of(feed_client.get("/org/change-feed/?page=99")).count("<tr><td>") == 9
+    assert text_of(feed_client.get("/org/change-feed/?page=x")).count("<tr><td>") == 50
+    raw = feed_client.get(f"/org/change-feed/export.csv?start={YESTERDAY}").get_data()
+    assert len(list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))) == 1 + 59
 
 
 def test_console_page_rejects_bad_dates_in_chinese(feed_client, make, scene):
