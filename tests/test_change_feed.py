@@ -95,6 +95,15 @@ def test_service_lists_yesterdays_changes_of_own_physicians(app_ctx, scene):
              change_feed.changes_for_institution(scene["other"].id, YESTERDAY)}
     assert ("外人", "注册状态变更") in other and ("外人", "定期考核") in other
     assert ("调走", "执业注册变更") in other and "离职" not in {n for n, _ in other}
+    # the detail names the registration's 执业范围, 执业地点 and 主要执业机构 as the record does
+    from models.registry import Registration
+    moved = db.session.scalars(db.select(Registration).where(
+        Registration.person_id == scene["mover"].id)).one()
+    assert moved.scope_names
+    detail = {(i.name, i.kind): i.detail for i in
+              change_feed.changes_for_institution(scene["other"].id, YESTERDAY)}
+    assert detail[("调走", "执业注册变更")] == \
+        f"执业范围：{moved.scope_names}，执业地点：{moved.location}，主要执业机构：外院医院"
 
 
 def test_a_bulk_day_is_read_from_the_institution_with_the_same_outcome(app_ctx, scene,
