@@ -13,7 +13,6 @@ from services import change_feed
 from .base import BaseView, ConsoleAccessMixin, expose, tenant_institution_id
 
 MAX_SPAN_DAYS = 31
-PAGE_SIZE = 50  # rows of the feed per page
 
 
 def _parse_day(raw: str | None, default: dt.date) -> tuple[dt.date, str | None]:
@@ -46,7 +45,7 @@ def _window():
 
 
 def register(admin):
-    from .org import OrgMixin
+    from .org import PAGE_SIZE, OrgMixin, _page_arg
 
     class OrgChangeFeedView(OrgMixin, ConsoleAccessMixin, BaseView):
         @expose("/")
@@ -56,7 +55,7 @@ def register(admin):
                 tenant_institution_id(), start, end)
             # the whole window is in the csv; the page shows it PAGE_SIZE rows at a time
             pages = max(1, -(-len(items) // PAGE_SIZE))
-            page = min(max(request.args.get("page", 0, type=int), 0), pages - 1)
+            page = min(_page_arg(), pages - 1)
             return self.render("admin/org_change_feed.html", start=start, end=end,
                                items=items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE],
                                total=len(items), page=page, pages=pages, errors=errors,

@@ -144,7 +144,7 @@ def test_a_long_feed_is_shown_page_by_page_and_exported_whole(feed_client, make,
     """55 more changes yesterday: the page shows 50 rows and a pager that keeps the dates; the
     second page the rest; an out-of-range or malformed page number shows a real page; the csv
     holds all 59."""
-    from admin_views.org_feed import PAGE_SIZE
+    from admin_views.org import PAGE_SIZE
     from tests.helpers import login_client
     for k in range(55):
         r = _old(make.registration(make.person(name=f"批量{k:02d}"), scene["mine"]))
