@@ -156,6 +156,34 @@ def test_registry_search_exact_and_prefix(client, make, login_as):
         AuditLog.action == "reveal_id_number", AuditLog.object_id == str(p1.id))) == 1
 
 
+def test_each_rows_view_link_opens_that_row_and_returns_to_the_list(client, make, login_as):
+    """The 查看 icon of every row of a registry list (built once per page, the row's id put
+    in) opens that row's details, with the list as it was (search kept) as the way back."""
+    import html
+    import re
+    from urllib.parse import parse_qs, urlsplit
+    shanxi, _, _ = _shanxi(make)
+    inst = make.institution(region_code="140105", authority_obj=shanxi)
+    people = [make.person(name=name, id_no=make.id_number(area="140100", seq=30 + k))
+              for k, name in enumerate(["张一鸣", "张二河", "张三江"])]
+    regs = {make.registration(p, inst).id: p.name for p in people}
+    login_as(make.reviewer(shanxi))
+    page = text_of(client.get("/gov/registrations/", query_string={"search": "张"}))
+    links = [html.unescape(h) for h in re.findall(
+        r'<td class="list-buttons-column">\s*<a class="icon" href="([^"]+)"', page)]
+    assert len(links) == 3
+    for link in links:
+        args = parse_qs(urlsplit(link).query)
+        assert urlsplit(link).path == "/gov/registrations/details/"
+        assert set(args) == {"id", "url"}
+        assert parse_qs(urlsplit(args["url"][0]).query)["search"] == ["张"]
+        details = text_of(client.get(link))
+        assert regs[int(args["id"][0])] in details
+        assert all(name not in details for rid, name in regs.items()
+                   if rid != int(args["id"][0]))
+    assert {int(parse_qs(urlsplit(link).query)["id"][0]) for link in links} == set(regs)
+
+
 def test_exact_id_lookup_reaches_across_the_country_and_is_audited(client, make, login_as):
     _, _, taiyuan = _shanxi(make)
     bj = make.person(name="赵北京", id_no=make.id_number(area="110105", seq=21))
