@@ -37,6 +37,22 @@ class ConsoleAccessMixin:
     def is_accessible(self):
         return has_console_role(*self.allowed_roles) and current_user.is_active
 
+    def get_url(self, endpoint, **kwargs):
+        """Flask-Admin's asset links (`admin_static.url`, nineteen on every console page) are
+        the same on every page: each is built once per (endpoint, arguments, script root).
+        Only the templates ask for these, with constant file names, so the cache stays small."""
+        if not endpoint.endswith(".static"):
+            return super().get_url(endpoint, **kwargs)
+        from flask import current_app
+        cache = current_app.extensions.setdefault("console_static_urls", {})
+        key = (endpoint, request.script_root, tuple(sorted(kwargs.items())))
+        url = cache.get(key)
+        if url is None:
+            url = super().get_url(endpoint, **kwargs)
+            if len(cache) < 256:
+                cache[key] = url
+        return url
+
     def inaccessible_callback(self, name, **kwargs):
         if not getattr(current_user, "is_authenticated", False):
             return redirect(url_for(f"console_auth.{self.area}_login", next=request.path))

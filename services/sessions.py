@@ -1,5 +1,6 @@
 """Server-side sessions: revocable rows; the cookie carries only a random token."""
 import datetime as dt
+import functools
 import secrets
 
 import sqlalchemy as sa
@@ -38,14 +39,11 @@ def end_user_sessions(user, except_token: str | None = None) -> int:
     return db.session.execute(q.values(revoked_at=utcnow())).rowcount
 
 
-def load_session_user(token: str):
-    """The user behind a live session token, or None (revoked, idle or too old).
-
-    One statement for the session, its user, a physician's person (every portal page shows
-    it) and a console user's institution and authority (every console page scopes by them):
-    loaded onto the user, which lives for the request, so `current_user.authority` and
-    lookups by primary key cost no further round trip."""
-    found = db.session.execute(
+@functools.cache
+def _session_user_query():
+    """load_session_user's statement, built once (every request runs it; building the
+    select with its joins and eager options cost more than running it)."""
+    return (
         sa.select(UserSession, PhysicianAccount, ConsoleUser)
         .outerjoin(PhysicianAccount, sa.and_(UserSession.user_kind == UserKind.PHYSICIAN,
                                              PhysicianAccount.id == UserSession.user_id))
@@ -55,7 +53,18 @@ def load_session_user(token: str):
         .outerjoin(ConsoleUser.institution).outerjoin(ConsoleUser.authority)
         .options(contains_eager(PhysicianAccount.person),
                  contains_eager(ConsoleUser.institution), contains_eager(ConsoleUser.authority))
-        .where(UserSession.id == token_digest(token))).first()
+        .where(UserSession.id == sa.bindparam("session_id")))
+
+
+def load_session_user(token: str):
+    """The user behind a live session token, or None (revoked, idle or too old).
+
+    One statement for the session, its user, a physician's person (every portal page shows
+    it) and a console user's institution and authority (every console page scopes by them):
+    loaded onto the user, which lives for the request, so `current_user.authority` and
+    lookups by primary key cost no further round trip."""
+    found = db.session.execute(_session_user_query(),
+                               {"session_id": token_digest(token)}).first()
     if found is None:
         return None
     row, physician, console_user = found
