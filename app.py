@@ -158,6 +158,7 @@ def _configure_postgresql(app, db):
 
     with app.app_context():
         engine = db.engine
+    engine.dialect.statement_compiler = _limit_written_in(engine.dialect.statement_compiler)
 
     @sa.event.listens_for(engine, "rollback")
     def _end_read_only_transaction_with_commit(conn):
@@ -172,6 +173,31 @@ def _configure_postgresql(app, db):
                 raw.commit()  # the rollback that follows finds no transaction: a no-op
         except psycopg.Error:
             return  # the rollback that follows deals with the connection
+
+
+def _limit_written_in(compiler_class):
+    """PostgreSQL statement compiler that writes LIMIT's number into the SQL (`LIMIT 20`)
+    instead of sending it as a parameter.
+
+    A prepared statement is planned once ("generic plan") only when that plan costs about as
+    much as planning with the actual values; with `LIMIT $1` the generic plan must assume
+    any number of rows, so PostgreSQL planned every list page anew — 1.9 ms each for the
+    registry list's five-table join, more than running it. Page sizes are a handful of
+    constants (20, 50, 21, …), so each gets its own statement text; OFFSET stays a
+    parameter (one text for every page number). The value is an integer SQLAlchemy already
+    checked, rendered by the Integer type's literal processor."""
+
+    class LimitWrittenInCompiler(compiler_class):
+        def limit_clause(self, select, **kw):
+            if select._limit_clause is None:
+                return super().limit_clause(select, **kw)
+            text = " \n LIMIT " + self.process(select._limit_clause,
+                                                **{**kw, "literal_execute": True})
+            if select._offset_clause is not None:
+                text += " OFFSET " + self.process(select._offset_clause, **kw)
+            return text
+
+    return LimitWrittenInCompiler
 
 
 def main():

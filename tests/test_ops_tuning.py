@@ -141,3 +141,34 @@ def test_a_transaction_that_wrote_is_still_rolled_back(app_ctx, make):
         == "回滚医院"
     assert db.session.scalars(sa.select(Department.name).where(
         Department.institution_id == inst.id)).all() == []
+
+
+def test_postgresql_plans_a_list_page_once_not_on_every_request(app_ctx, make):
+    """LIMIT is written into the statement: with `LIMIT $1` PostgreSQL re-planned every page
+    of a list (its generic plan cannot know how many rows are wanted); now the prepared
+    statement's one plan serves every request, and the page still has the rows asked for."""
+    import pytest
+    import sqlalchemy as sa
+
+    from models import db
+    from models.institution import Institution
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL plan reuse (runs when TEST_DATABASE_URL is set)")
+    for k in range(5):
+        make.institution(name=f"计划复用医院{k}")
+    # a list page whose filter is written in: LIMIT would be its only parameter
+    page = (sa.select(Institution.name).where(sa.text("institution.name LIKE '计划复用医院%'"))
+            .order_by(Institution.name.desc()))
+    with db.engine.connect() as conn:
+        for _ in range(8):
+            assert conn.execute(page.limit(3)).scalars().all() == [
+                "计划复用医院4", "计划复用医院3", "计划复用医院2"]
+            assert conn.execute(page.limit(2).offset(3)).scalars().all() == [
+                "计划复用医院1", "计划复用医院0"]
+            conn.rollback()
+        plans = conn.execute(sa.text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE 'SELECT institution.name%LIMIT 3'")).all()
+        assert len(plans) == 1 and plans[0].custom_plans == 0 and plans[0].generic_plans > 0, \
+            plans
+        conn.rollback()
