@@ -130,10 +130,12 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
         sa.Index("ix_registration_province_id", "province_code", "id"),
         sa.Index("ix_registration_city_id", "city_code", "id"),
         sa.Index("ix_registration_county_id", "county_code", "id"),
-        # the daily change feed (医师变动信息) reads a day's changes by these dates
-        sa.Index("ix_registration_created_at", "created_at"),
-        sa.Index("ix_registration_approved_on", "approved_on"),
-        sa.Index("ix_registration_status_changed_on", "status_changed_on"),
+        # the daily change feed (医师变动信息) finds a day's changes that concern one
+        # institution on these alone (index-only: the day's other rows are never read)
+        sa.Index("ix_registration_approved_feed", "approved_on", "institution_id",
+                 "person_id", "id"),
+        sa.Index("ix_registration_status_changed_feed", "status_changed_on", "institution_id",
+                 "person_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("person.id"), index=True)

@@ -47,13 +47,24 @@ class ChangeItem:
     detail: str
 
 
+def _written_in(value):
+    """A window bound written into the SQL rather than sent as a parameter. PostgreSQL keeps
+    one plan for a prepared statement and, not knowing the window, assumed it wide: the
+    day's moves were read from the audit log's time index, all 30,000 rows of a busy day,
+    11.6 ms, instead of the 420 moves on (action, at), 0.7 ms. The bounds are dates parsed
+    from the form, rendered by SQLAlchemy's Date / DateTime literal processors."""
+    kind = sa.DateTime if isinstance(value, dt.datetime) else sa.Date
+    return sa.bindparam(None, value, type_=kind, literal_execute=True)
+
+
 def _in(column, start: dt.date, end: dt.date):
-    return sa.and_(column >= start, column <= end)
+    return sa.and_(column >= _written_in(start), column <= _written_in(end))
 
 
 def _in_dt(column, start: dt.date, end: dt.date):
-    return sa.and_(column >= dt.datetime.combine(start, dt.time()),
-                   column < dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+    return sa.and_(
+        column >= _written_in(dt.datetime.combine(start, dt.time())),
+        column < _written_in(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())))
 
 
 # more registrations changed nationally in a window than this is a bulk day: the
@@ -117,13 +128,23 @@ def _scope_names(registration_ids: list[int]) -> dict[int, str]:
     return {reg_id: "，".join(n) for reg_id, n in names.items()}
 
 
+def _was_at(institution_id: int):
+    """The audit row's `before` names this institution: tested by the database, so a day's
+    moves elsewhere in the country (hundreds) are neither sent nor decoded. The audit log
+    writes the id as a JSON number: PostgreSQL's ->> gives its text, SQLite's json_extract
+    the number."""
+    value = AuditLog.before["institution_id"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        return value.as_string() == str(institution_id)
+    return value.as_integer() == institution_id
+
+
 def changes_for_institution(institution_id: int, start: dt.date,
                             end: dt.date | None = None) -> list[ChangeItem]:
     end = end or start
     here_now = (sa.select(Registration.person_id)
                 .where(Registration.institution_id == institution_id,
                        Registration.status == RegistrationStatus.VALID))
-    mine = sa.orm.aliased(Registration)
     changed = sa.or_(_in(Registration.approved_on, start, end),
                      _in(Registration.status_changed_on, start, end))
     if db.session.get_bind().dialect.name != "postgresql":
@@ -132,13 +153,16 @@ def changes_for_institution(institution_id: int, start: dt.date,
         where = sa.and_(Registration.id.in_(sa.select(_candidates(institution_id).subquery())),
                         changed)
     elif not _busy_window(start, end):
-        # an ordinary window: the day's changes nationally (a few hundred rows on the date
-        # indexes) are tested against the institution
+        # an ordinary window: the day's changes nationally (a few thousand entries of the
+        # date indexes, which carry institution and person) are tested against the
+        # institution without reading their rows; only the ones that concern it are fetched
+        here = here_now.cte("here_now")
         ours = sa.or_(Registration.institution_id == institution_id,
-                      sa.exists().where(mine.person_id == Registration.person_id,
-                                        mine.institution_id == institution_id,
-                                        mine.status == RegistrationStatus.VALID))
-        where = sa.and_(changed, ours)
+                      Registration.person_id.in_(sa.select(here.c.person_id)))
+        where = id_in(Registration.id, db.session.scalars(sa.union(
+            sa.select(Registration.id).where(_in(Registration.approved_on, start, end), ours),
+            sa.select(Registration.id).where(_in(Registration.status_changed_on, start, end),
+                                             ours))).all())
     else:
         # a bulk day: read from the institution as SQLite does, the ids bound as one list —
         # given the subquery, PostgreSQL walks the whole register in id order for the LIMIT
@@ -171,14 +195,11 @@ def changes_for_institution(institution_id: int, start: dt.date,
                 f"注册状态变为「{r.status.label}」，{where_text}")
 
     # physicians whose registration moved to another institution in place (B5)
-    moves = db.session.execute(
-        sa.select(AuditLog.at, AuditLog.object_id, AuditLog.before)
+    moved_on = {int(oid): at.date() for at, oid in db.session.execute(
+        sa.select(AuditLog.at, AuditLog.object_id)
         .where(AuditLog.action == "registration_change", AuditLog.object_type == "registration",
-               _in_dt(AuditLog.at, start, end))
-        .order_by(AuditLog.id).limit(MAX_ITEMS)).all()
-    moved_on = {int(oid): at.date() for at, oid, before in moves
-                if isinstance(before, dict) and before.get("institution_id") == institution_id
-                and str(oid).isdigit()}
+               _in_dt(AuditLog.at, start, end), _was_at(institution_id))
+        .order_by(AuditLog.id).limit(MAX_ITEMS)) if str(oid).isdigit()}
     if moved_on:
         for r in _registration_rows(sa.and_(id_in(Registration.id, moved_on),
                                             Registration.institution_id != institution_id)):
