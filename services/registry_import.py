@@ -329,6 +329,29 @@ class _Validator:
 
 
 
+# (the job's processed_rows in the lookup's snapshot, (codes taken, persons by blind index,
+# their (级别, 类别) pairs))
+LookedUp = tuple
+
+
+def look_up_register(select_in, rows: list):
+    """What the register already holds for a chunk's rows: the 资格证书编码 taken, the
+    persons by blind index (id, 姓名) and the (person, 级别, 类别) of their qualifications.
+    `select_in(sql_prefix, values, pg_type)` runs `<sql_prefix> IN (values)`."""
+    codes = [r["code"] for r in rows]
+    existing_codes = {c for (c,) in select_in(
+        "SELECT code FROM qualification WHERE code", codes)}
+    hashes = list({r["hash"] for r in rows})
+    persons = {h: (pid, name) for pid, h, name in select_in(
+        "SELECT id, id_number_hash, name FROM person WHERE id_number_hash", hashes)}
+    existing_pairs = set()
+    if persons:
+        existing_pairs = {(pid, lv, cat) for pid, lv, cat in select_in(
+            "SELECT person_id, level, category FROM qualification WHERE person_id",
+            [p for p, _ in persons.values()], pg_type="int")}
+    return existing_codes, persons, existing_pairs
+
+
 class _Importer:
     """The database side: duplicates against the register, bulk inserts, progress."""
 
@@ -337,29 +360,56 @@ class _Importer:
         self.errors: list = list(job.errors or [])
         self.sqlite = db.session.get_bind().dialect.name == "sqlite"
         self.rows_since_write_back = 0
+        # (processed_rows after the chunk, its codes, persons and pairs) of the chunks a
+        # child's lookup may not have seen yet: kept only when a child looks up
+        self.track_written = False
+        self.written: list = []
+
+    def _with_own_rows(self, looked_up: "LookedUp", rows: list):
+        """A child's lookup plus what this job committed after it: the lookup read the
+        job's processed_rows in the same snapshot, so exactly the chunks committed later
+        are added (and the ones it saw are forgotten)."""
+        seen_through, (existing_codes, persons, existing_pairs) = looked_up
+        self.written = [w for w in self.written if w[0] > seen_through]
+        codes = {r["code"] for r in rows}
+        hashes = {r["hash"] for r in rows}
+        for _, (w_codes, w_persons, w_pairs) in self.written:
+            existing_codes |= codes & w_codes
+            persons.update((h, w_persons[h]) for h in hashes & w_persons.keys())
+            existing_pairs |= w_pairs
+        return existing_codes, persons, existing_pairs
 
     def _err(self, line, field, message):
         if len(self.errors) < MAX_STORED_ERRORS:
             self.errors.append([line, field, message])
 
-    def store(self, rows: list, errors: list, bad: int, size: int):
+    def store(self, rows: list, errors: list, bad: int, size: int,
+              looked_up: "LookedUp | None" = None):
+        """Insert a chunk's good rows. `looked_up` is what a child process found in the
+        register for them (SQLite); rows this job wrote after that lookup are added from
+        memory. Should another writer have added one of the persons or codes since, the
+        chunk is undone and checked again here."""
+        first_error = len(self.errors)
+        try:
+            self._store(rows, errors, bad, size, looked_up)
+        except sa.exc.IntegrityError:
+            if looked_up is None:
+                raise
+            db.session.rollback()
+            del self.errors[first_error:]
+            self._store(rows, errors, bad, size, None)
+
+    def _store(self, rows, errors, bad, size, looked_up):
         for e in errors:
             self._err(*e)
         if self.sqlite:
             _hold_wal_write_back(db.session.connection())
         # duplicates against the database
         if rows:
-            codes = [r["code"] for r in rows]
-            existing_codes = {c for (c,) in _select_in(
-                "SELECT code FROM qualification WHERE code", codes)}
-            hashes = list({r["hash"] for r in rows})
-            persons = {h: (pid, name) for pid, h, name in _select_in(
-                "SELECT id, id_number_hash, name FROM person WHERE id_number_hash", hashes)}
-            existing_pairs = set()
-            if persons:
-                existing_pairs = {(pid, lv, cat) for pid, lv, cat in _select_in(
-                    "SELECT person_id, level, category FROM qualification WHERE person_id",
-                    [p for p, _ in persons.values()], pg_type="int")}
+            if looked_up is None:
+                existing_codes, persons, existing_pairs = look_up_register(_select_in, rows)
+            else:
+                existing_codes, persons, existing_pairs = self._with_own_rows(looked_up, rows)
             good, new_people, file_pairs = [], {}, set()
             for r in rows:
                 field = msg = None
@@ -412,10 +462,17 @@ class _Importer:
                     add_record_regions(db.session.connection(), Qualification, known_ids,
                                        after_id=min(qual_ids) - 1)
             self.job.imported_rows += len(good)
+            written = ({r["code"] for r in good},
+                       {h: (person_ids[h], r["name"]) for h, r in new_people.items()},
+                       {(person_ids[r["hash"]], r["level"], r["category"]) for r in good})
+        else:
+            written = (set(), {}, set())
         self.job.failed_rows += bad
         self.job.processed_rows += size
         self.job.errors = list(self.errors)
         db.session.commit()
+        if self.track_written:
+            self.written.append((self.job.processed_rows, written))
         if self.sqlite:
             self.rows_since_write_back += size
             if self.rows_since_write_back >= WRITE_BACK_ROWS:
@@ -592,25 +649,53 @@ PROCESS_MIN_ROWS = 3 * CHUNK_ROWS
 CHILD_SILENCE_SECONDS = 300  # no chunk for this long: the child is stuck, the job fails
 
 
-def _validate_file_into(sender, path, filename, validator):
-    """In the child: read, check, hash and encrypt every chunk and send it to the parent (the
-    pipe holds at most one chunk, so the child stays a chunk ahead); then "end", or the
-    reader's error."""
+def _validate_file_into(sender, path, filename, validator, database=None, job_id=None):
+    """In the child: read, check, hash and encrypt every chunk, look its codes and persons up
+    in the register (its own read-only connection to the SQLite file), and send it to the
+    parent (the pipe holds at most one chunk, so the child stays a chunk ahead); then
+    "end", or the reader's error."""
+    register = None
     try:
+        if database:
+            import sqlite3
+            register = sqlite3.connect(database, timeout=30, isolation_level=None)
+            register.execute("PRAGMA query_only = 1")
         # a short first chunk: the parent waits for it with nothing else to do
-        for prepared, size in _prepared_chunks(path, filename, validator,
-                                               first=max(CHUNK_ROWS // 5, 1)):
-            sender.send(("chunk", prepared, size))
+        for (rows, errors, bad), size in _prepared_chunks(path, filename, validator,
+                                                          first=max(CHUNK_ROWS // 5, 1)):
+            looked_up = _look_up_in_file(register, job_id, rows) if register and rows \
+                else None
+            sender.send(("chunk", (rows, errors, bad, looked_up), size))
         sender.send(("end", None, 0))
     except DomainError as exc:
         sender.send(("error", (exc.message, exc.field), 0))
     except Exception as exc:  # noqa: BLE001 (reported to the parent, which fails the job)
         sender.send(("error", (None, repr(exc)[:300]), 0))
     finally:
+        if register is not None:
+            register.close()
         sender.close()
 
 
-def _validated_chunks_in_process(path: str, filename: str, validator: "_Validator"):
+def _look_up_in_file(register, job_id: int, rows: list) -> LookedUp:
+    """look_up_register() on the child's own SQLite connection, in one read transaction
+    with the job's processed_rows (which each chunk's commit advances), so the parent knows
+    which of its chunks the lookup saw."""
+    def select_in(sql_prefix, values, pg_type="text"):
+        return register.execute(f"{sql_prefix} IN ({','.join('?' * len(values))})",
+                                values).fetchall() if values else []
+
+    register.execute("BEGIN")
+    try:
+        seen_through = register.execute("SELECT processed_rows FROM import_job WHERE id = ?",
+                                        (job_id,)).fetchone()[0]
+        return seen_through, look_up_register(select_in, rows)
+    finally:
+        register.execute("COMMIT")
+
+
+def _validated_chunks_in_process(path: str, filename: str, validator: "_Validator",
+                                 database: str | None = None, job_id: int | None = None):
     """Yield (prepare()'s result, rows in chunk) computed by a child process, so that the
     checks run on the second core while this process inserts (SQLite's executemany holds
     this process's GIL). A reader error is raised here as the DomainError it was; a child
@@ -618,7 +703,7 @@ def _validated_chunks_in_process(path: str, filename: str, validator: "_Validato
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_validate_file_into, name="import-validate", daemon=True,
-                        args=(sender, path, filename, validator))
+                        args=(sender, path, filename, validator, database, job_id))
     child.start()
     sender.close()
     try:
@@ -642,6 +727,12 @@ def _validated_chunks_in_process(path: str, filename: str, validator: "_Validato
         if child.is_alive():
             child.terminate()
         child.join()
+
+
+def _sqlite_file() -> str | None:
+    """The SQLite database file the child opens (None for an in-memory database)."""
+    name = db.engine.url.database
+    return name if name and name != ":memory:" and not name.startswith("file:") else None
 
 
 @contextlib.contextmanager
@@ -676,16 +767,21 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
             if importer.sqlite and job.total_rows >= PROCESS_MIN_ROWS:
                 # SQLite runs in this process: its executemany takes the GIL back for every
                 # row, so the checks overlap with it only from another process (measured on
-                # the national file, 20,000 rows: 1.09–1.25 s against 1.27–1.35 s)
-                prepared_chunks = _validated_chunks_in_process(path, job.filename, validator)
+                # the national file, 20,000 rows: 1.09–1.25 s against 1.27–1.35 s), which
+                # also does the chunk's lookups — random blind-index probes, ~40 % of the
+                # database work — while this one inserts the previous chunk
+                database = _sqlite_file()
+                importer.track_written = database is not None
+                prepared_chunks = _validated_chunks_in_process(
+                    path, job.filename, validator, database, job.id)
             elif importer.sqlite:
                 prepared_chunks = _prepared_chunks(path, job.filename, validator)
             else:
                 # PostgreSQL does the inserts in its own server process while psycopg waits
                 # without the GIL: a thread overlaps as well as a child process did (measured)
                 prepared_chunks = _validated_chunks(path, job.filename, validator)
-            for prepared, size in prepared_chunks:
-                importer.store(*prepared, size)
+            for (rows, errors, bad, *looked_up), size in prepared_chunks:
+                importer.store(rows, errors, bad, size, looked_up[0] if looked_up else None)
         job.total_rows = job.processed_rows  # exact (blank lines skipped, quoted newlines)
         job.status = "done"
     except DomainError as exc:

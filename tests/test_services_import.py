@@ -274,6 +274,79 @@ def test_a_long_file_is_checked_in_a_child_process_with_the_same_outcome(app_ctx
     assert not multiprocessing.active_children()
 
 
+def _chunk_crossing_rows():
+    """500 rows (child chunks: 20, then 100 each) whose checks depend on earlier chunks of the
+    same file: the same person again with another 类别 (imported, one person), the same
+    person and 级别/类别 again, a code again and an 身份证号 again under another 姓名 (errors)."""
+    rows = qual_rows(500, start=40000)
+    rows[140][1] = rows[110][1]                               # chunk 3 repeats chunk 2's id
+    rows[140][2:4] = rows[110][2:4]
+    rows[225][:4] = rows[215][:4]                             # chunk 4: chunk 3's person,
+    rows[225][6] = "中医"                                     # another 类别
+    rows[330][:4] = rows[310][:4]                             # chunk 5: chunk 4's person, same
+    rows[430][4] = rows[410][4]                               # chunk 6: chunk 5's code
+    return rows
+
+
+def _expected_crossing_errors():
+    return [(142, "姓名"), (332, "级别"), (432, "资格证书编码")]
+
+
+def test_child_lookups_count_the_jobs_own_earlier_chunks(app_ctx, tmp_path, monkeypatch):
+    """SQLite, a long file: the child looks each chunk's codes and persons up in the register
+    while the parent inserts the one before; whatever the parent committed meanwhile still
+    counts (a repeated person, code or pair across chunks)."""
+    import services.registry_import as ri
+    if db.engine.dialect.name != "sqlite":
+        import pytest
+        pytest.skip("the child process is used for SQLite imports")
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(ri, "PROCESS_MIN_ROWS", 300)
+    job = import_file(_actor(app_ctx), str(write_csv(tmp_path, _chunk_crossing_rows())), "q.csv")
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 497, 3)
+    assert sorted((line, field) for line, field, _ in job.errors) == _expected_crossing_errors()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 496
+
+
+def test_a_stale_child_lookup_is_completed_or_redone_by_the_parent(app_ctx, tmp_path,
+                                                                   monkeypatch):
+    """The child's lookup may predate the parent's latest chunks, or another writer's rows.
+    Made to see nothing at all: the job's own chunks are added from memory, and a person
+    already in the register (the insert clashes with it) sends the chunk back to be checked
+    by the parent. The outcome is the one a fresh lookup gives."""
+    import services.registry_import as ri
+    from models.enums import PhysicianCategory
+    if db.engine.dialect.name != "sqlite":
+        import pytest
+        pytest.skip("the child process is used for SQLite imports")
+    monkeypatch.setattr(ri, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(ri, "PROCESS_MIN_ROWS", 300)
+    monkeypatch.setattr(ri, "_look_up_in_file",
+                        lambda register, job_id, rows: (0, (set(), {}, set())))
+    rows = _chunk_crossing_rows()
+    # two persons of chunk 4 are in the register already: one with the row's 级别/类别
+    # (an error), one with another 类别 (the row's qualification joins that person)
+    known = {}
+    for line in (250, 260):
+        known[line] = F.person(name=rows[line][0], id_no=rows[line][1],
+                               birth=dt.date.fromisoformat(rows[line][3]))
+    F.qualification(known[250], category=PhysicianCategory.CLINICAL)
+    F.qualification(known[260], category=PhysicianCategory.TCM)
+    parent_lookups = []
+    real_lookup = ri.look_up_register
+    monkeypatch.setattr(ri, "look_up_register",
+                        lambda *a: (parent_lookups.append(1), real_lookup(*a))[1])
+    job = import_file(_actor(app_ctx), str(write_csv(tmp_path, rows)), "q.csv")
+    assert len(parent_lookups) == 1  # chunk 4 only: the rest came from memory
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 496, 4)
+    assert sorted((line, field) for line, field, _ in job.errors) == sorted(
+        _expected_crossing_errors() + [(252, "级别")])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 496
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification).where(
+        Qualification.person_id == known[260].id)) == 2
+    assert [e for e in job.errors if e[0] != 0 and e[1] == "文件"] == []
+
+
 def test_sqlite_pages_held_back_by_an_import_are_written_back(app_ctx, tmp_path):
     """SQLite: the import's commits skip the automatic WAL checkpoint; the pages are copied
     into the database file when the job ends, and pooled connections are back to the
