@@ -70,28 +70,34 @@ class ConsoleIndexView(ConsoleAccessMixin, AdminIndexView):
         return {}
 
 
-class DetailsRowAction(ViewRowAction):
-    """The lists' row action (查看), drawn as the stock `view_row` macro draws it. The stock
-    action calls two macros and a url_for per row, each quoting the whole return URL again;
-    here the details URL is built once per list page with a mark where the id goes, and each
-    row only puts its id in."""
+ROW_ID_MARK = "0ROWID0"  # letters and digits: unchanged by URL quoting and HTML escaping
 
-    _ID_MARK = "0ROWID0"
+
+def row_link(key, build, row_id) -> Markup:
+    """A list row's link: `build(ROW_ID_MARK)` makes the link's HTML once per request (per
+    `key`), and each row puts its id where the mark is — a url_for per row was a tenth of a
+    list page's time. The mark must be the link's first one (the id is the URL's first
+    argument, before anything taken from the request)."""
+    cache = g.setdefault("_row_links", {})
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = build(ROW_ID_MARK)
+    # Markup.replace escapes the quoted id (letters, digits and %XX only)
+    return html.replace(ROW_ID_MARK, quote(str(row_id), safe=""), 1)
+
+
+class DetailsRowAction(ViewRowAction):
+    """The lists' row action (查看), drawn as the stock `view_row` macro draws it, through
+    row_link() instead of two macros and a url_for per row."""
+
     _LINK = Markup('<a class="icon" href="{}" title="{}">'
                    '<span class="fa fa-eye glyphicon glyphicon-eye-open"></span></a>')
 
     def render(self, context, row_id, row):
-        # each row's block has its own context; the request keeps (return URL, link HTML)
         return_url = context.resolve("return_url")
-        cached = g.get("_details_link")
-        if cached is None or cached[0] != return_url:
-            get_url = self._resolve_symbol(context, "get_url")
-            # `id` is the first query argument, so the first mark is the id's place whatever
-            # the return URL holds; the mark is letters and digits, unchanged by escaping
-            cached = g._details_link = (return_url, self._LINK.format(get_url(
-                ".details_view", id=self._ID_MARK, url=return_url), self.title or ""))
-        # Markup.replace escapes the quoted id (letters, digits and %XX only)
-        return cached[1].replace(self._ID_MARK, quote(str(row_id), safe=""), 1)
+        get_url = self._resolve_symbol(context, "get_url")
+        return row_link(("details", return_url), lambda mark: self._LINK.format(
+            get_url(".details_view", id=mark, url=return_url), self.title or ""), row_id)
 
 
 class ScopedModelView(ConsoleAccessMixin, ModelView):

@@ -30,7 +30,7 @@ from services.batching import id_in
 from web.auth import current_actor
 
 from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView, expose,
-                   password_change_page, tenant_institution_id)
+                   password_change_page, row_link, tenant_institution_id)
 
 ROLES = (ConsoleRole.INSTITUTION_ADMIN,)
 PAGE_SIZE = 50
@@ -180,8 +180,8 @@ _REG_LABELS = {"person.name": "姓名", "person.gender": "性别", "age": "年�
                "status_changed_on": "状态变更日期", "detail": "详细信息"}
 def _detail_link(view, context, model, name):
     from markupsafe import Markup
-    return Markup('<a href="{}">查看详细信息</a>').format(
-        url_for(".details_view", id=model.id))
+    return row_link(("org_detail", view.endpoint), lambda mark: Markup(
+        '<a href="{}">查看详细信息</a>').format(url_for(".details_view", id=mark)), model.id)
 
 
 _REG_FORMATTERS = {

@@ -123,6 +123,24 @@ def test_lists_show_only_this_institutions_rows(client, make, two, login_as):
     assert own[0][2].phone not in page and own[0][2].phone[-4:] in page  # masked
 
 
+def test_each_rows_detail_link_opens_that_physician(client, make, two, login_as):
+    """查看详细信息 of every row of 主要执业机构为本机构的医师 (the link built once per page,
+    the row's id put in) opens that physician's registration and no other."""
+    import re
+    mine, other, admin = two
+    own = {reg.id: p.name for p, reg in
+           (make.registered_physician(mine) for _ in range(3))}
+    login_as(admin)
+    links = re.findall(r'<a href="(/org/main-physicians/details/\?id=(\d+))">查看详细信息</a>',
+                       _page(client, "/org/main-physicians/"))
+    assert {int(rid) for _, rid in links} == set(own)
+    for url, rid in links:
+        details = _page(client, url)
+        assert own[int(rid)] in details
+        assert all(name not in details for other_id, name in own.items()
+                   if other_id != int(rid))
+
+
 def test_main_physicians_sort_by_name(client, make, two, login_as):
     """医师姓名 column sorts the institution's physicians by name (both ways, equal names in
     registration order), also for a physician whose name was corrected after registering."""
