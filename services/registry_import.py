@@ -21,6 +21,7 @@ import time
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import current_app
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric
 
@@ -583,13 +584,14 @@ def start_job(actor: Actor, filename: str, kind: str = "qualification") -> Impor
 
 
 def _chunks(rows, first: int | None = None):
-    """Lists of CHUNK_ROWS rows (the first one `first` rows long when given)."""
+    """Lists of CHUNK_ROWS rows; given `first`, the chunks start that long and grow by half
+    each time up to CHUNK_ROWS (a pipeline's consumer then never waits long for the next)."""
     chunk, size = [], first or CHUNK_ROWS
     for item in rows:
         chunk.append(item)
         if len(chunk) >= size:
             yield chunk
-            chunk, size = [], CHUNK_ROWS
+            chunk, size = [], min(CHUNK_ROWS, size + size // 2 + 1)
     if chunk:
         yield chunk
 
@@ -649,7 +651,8 @@ PROCESS_MIN_ROWS = 3 * CHUNK_ROWS
 CHILD_SILENCE_SECONDS = 300  # no chunk for this long: the child is stuck, the job fails
 
 
-def _validate_file_into(sender, path, filename, validator, database=None, job_id=None):
+def _validate_file_into(sender, path, filename, validator, database=None, job_id=None,
+                        cache_kib=2000):
     """In the child: read, check, hash and encrypt every chunk, look its codes and persons up
     in the register (its own read-only connection to the SQLite file), and send it to the
     parent (the pipe holds at most one chunk, so the child stays a chunk ahead); then
@@ -660,9 +663,14 @@ def _validate_file_into(sender, path, filename, validator, database=None, job_id
             import sqlite3
             register = sqlite3.connect(database, timeout=30, isolation_level=None)
             register.execute("PRAGMA query_only = 1")
-        # a short first chunk: the parent waits for it with nothing else to do
+            # the page cache the app's connections have (SQLite's default 2 MB does not hold
+            # the blind index's inner pages: each probe would read two pages instead of one)
+            register.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
+        # short first chunks, growing: the parent waits for each with nothing else to do,
+        # and a chunk takes the child longer than the parent (measured: 5,000 rows after
+        # 1,000 made the parent wait 0.12–0.23 s)
         for (rows, errors, bad), size in _prepared_chunks(path, filename, validator,
-                                                          first=max(CHUNK_ROWS // 5, 1)):
+                                                          first=max(CHUNK_ROWS // 10, 1)):
             looked_up = _look_up_in_file(register, job_id, rows) if register and rows \
                 else None
             sender.send(("chunk", (rows, errors, bad, looked_up), size))
@@ -703,7 +711,8 @@ def _validated_chunks_in_process(path: str, filename: str, validator: "_Validato
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_validate_file_into, name="import-validate", daemon=True,
-                        args=(sender, path, filename, validator, database, job_id))
+                        args=(sender, path, filename, validator, database, job_id,
+                              current_app.config.get("SQLITE_CACHE_KIB", 2000)))
     child.start()
     sender.close()
     try:

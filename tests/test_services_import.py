@@ -275,21 +275,22 @@ def test_a_long_file_is_checked_in_a_child_process_with_the_same_outcome(app_ctx
 
 
 def _chunk_crossing_rows():
-    """500 rows (child chunks: 20, then 100 each) whose checks depend on earlier chunks of the
-    same file: the same person again with another 类别 (imported, one person), the same
-    person and 级别/类别 again, a code again and an 身份证号 again under another 姓名 (errors)."""
+    """500 rows (child chunks of at most 100) whose checks depend on earlier chunks of the
+    same file, each pair 100 or more rows apart: the same person again with another 类别
+    (imported, one person), the same person and 级别/类别 again, a code again and an
+    身份证号 again under another 姓名 (errors)."""
     rows = qual_rows(500, start=40000)
-    rows[140][1] = rows[110][1]                               # chunk 3 repeats chunk 2's id
-    rows[140][2:4] = rows[110][2:4]
-    rows[225][:4] = rows[215][:4]                             # chunk 4: chunk 3's person,
+    rows[140][1] = rows[30][1]                                # an earlier id, another name
+    rows[140][2:4] = rows[30][2:4]
+    rows[225][:4] = rows[115][:4]                             # an earlier person,
     rows[225][6] = "中医"                                     # another 类别
-    rows[330][:4] = rows[310][:4]                             # chunk 5: chunk 4's person, same
-    rows[430][4] = rows[410][4]                               # chunk 6: chunk 5's code
+    rows[330][:4] = rows[215][:4]                             # an earlier person, same pair
+    rows[480][4] = rows[370][4]                               # an earlier code
     return rows
 
 
 def _expected_crossing_errors():
-    return [(142, "姓名"), (332, "级别"), (432, "资格证书编码")]
+    return [(142, "姓名"), (332, "级别"), (482, "资格证书编码")]
 
 
 def test_child_lookups_count_the_jobs_own_earlier_chunks(app_ctx, tmp_path, monkeypatch):
@@ -324,26 +325,26 @@ def test_a_stale_child_lookup_is_completed_or_redone_by_the_parent(app_ctx, tmp_
     monkeypatch.setattr(ri, "_look_up_in_file",
                         lambda register, job_id, rows: (0, (set(), {}, set())))
     rows = _chunk_crossing_rows()
-    # two persons of chunk 4 are in the register already: one with the row's 级别/类别
+    # two persons of one chunk are in the register already: one with the row's 级别/类别
     # (an error), one with another 类别 (the row's qualification joins that person)
     known = {}
-    for line in (250, 260):
+    for line in (260, 261):
         known[line] = F.person(name=rows[line][0], id_no=rows[line][1],
                                birth=dt.date.fromisoformat(rows[line][3]))
-    F.qualification(known[250], category=PhysicianCategory.CLINICAL)
-    F.qualification(known[260], category=PhysicianCategory.TCM)
+    F.qualification(known[260], category=PhysicianCategory.CLINICAL)
+    F.qualification(known[261], category=PhysicianCategory.TCM)
     parent_lookups = []
     real_lookup = ri.look_up_register
     monkeypatch.setattr(ri, "look_up_register",
                         lambda *a: (parent_lookups.append(1), real_lookup(*a))[1])
     job = import_file(_actor(app_ctx), str(write_csv(tmp_path, rows)), "q.csv")
-    assert len(parent_lookups) == 1  # chunk 4 only: the rest came from memory
+    assert len(parent_lookups) == 1  # that chunk only: the rest came from memory
     assert (job.status, job.imported_rows, job.failed_rows) == ("done", 496, 4)
     assert sorted((line, field) for line, field, _ in job.errors) == sorted(
-        _expected_crossing_errors() + [(252, "级别")])
+        _expected_crossing_errors() + [(262, "级别")])
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 496
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Qualification).where(
-        Qualification.person_id == known[260].id)) == 2
+        Qualification.person_id == known[261].id)) == 2
     assert [e for e in job.errors if e[0] != 0 and e[1] == "文件"] == []
 
 
