@@ -9,13 +9,13 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import ViewRowAction
-from markupsafe import Markup
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from models import db
 from web.auth import has_console_role
@@ -43,7 +43,6 @@ class ConsoleAccessMixin:
         Only the templates ask for these, with constant file names, so the cache stays small."""
         if not endpoint.endswith(".static"):
             return super().get_url(endpoint, **kwargs)
-        from flask import current_app
         cache = current_app.extensions.setdefault("console_static_urls", {})
         key = (endpoint, request.script_root, tuple(sorted(kwargs.items())))
         url = cache.get(key)
@@ -232,7 +231,6 @@ def cached_menu(admin_view, render):
     is_accessible`) and which one is highlighted on the current view, while rendering it
     walks every item with a url_for each. Anything else (not a console user, an inactive
     one) renders as usual."""
-    from flask import current_app
     from models.enums import UserKind
     user = current_user
     if not (getattr(user, "is_authenticated", False) and user.kind == UserKind.CONSOLE
