@@ -9,6 +9,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import functools
 import gc
 import io
 import multiprocessing
@@ -385,22 +386,32 @@ class _Importer:
             self.errors.append([line, field, message])
 
     def store(self, rows: list, errors: list, bad: int, size: int,
-              looked_up: "LookedUp | None" = None):
-        """Insert a chunk's good rows. `looked_up` is what a child process found in the
-        register for them (SQLite); rows this job wrote after that lookup are added from
-        memory. Should another writer have added one of the persons or codes since, the
-        chunk is undone and checked again here."""
+              looked_up: "LookedUp | None" = None, reserved_ids: dict | None = None):
+        """Insert a chunk's good rows. `looked_up` is what a child process (SQLite) or the
+        checking thread's own connection (PostgreSQL) found in the register for them; rows
+        this job wrote after that lookup are added from memory. `reserved_ids` are ids drawn
+        for the chunk's new persons and qualifications beforehand (PostgreSQL). Should
+        another writer have added one of the persons or codes since the lookup, the chunk is
+        undone and checked again here."""
         first_error = len(self.errors)
+        # COPY (PostgreSQL) runs on the DBAPI cursor: its error comes unwrapped
+        clash = (sa.exc.IntegrityError, db.session.get_bind().dialect.dbapi.IntegrityError)
         try:
-            self._store(rows, errors, bad, size, looked_up)
-        except sa.exc.IntegrityError:
+            self._store(rows, errors, bad, size, looked_up, reserved_ids)
+        except clash:
             if looked_up is None:
                 raise
             db.session.rollback()
             del self.errors[first_error:]
-            self._store(rows, errors, bad, size, None)
+            self._store(rows, errors, bad, size, None, None)
 
-    def _store(self, rows, errors, bad, size, looked_up):
+    def _new_ids(self, table: str, count: int, reserved_ids: dict | None) -> list[int]:
+        reserved = (reserved_ids or {}).get(table, [])
+        if len(reserved) >= count:
+            return reserved[:count]
+        return _new_ids(table, count, self.job.id)
+
+    def _store(self, rows, errors, bad, size, looked_up, reserved_ids):
         for e in errors:
             self._err(*e)
         if self.sqlite:
@@ -438,7 +449,7 @@ class _Importer:
                 now = now.isoformat(" ")
             person_ids = {h: pid for h, (pid, _) in persons.items()}
             if new_people:
-                new_ids = _new_ids("person", len(new_people), self.job.id)
+                new_ids = self._new_ids("person", len(new_people), reserved_ids)
                 people_rows = []
                 for pid, (h, r) in zip(new_ids, new_people.items()):
                     person_ids[h] = pid
@@ -447,7 +458,7 @@ class _Importer:
                         r["masked"], False, now))
                 _bulk_insert(Person.__table__, PERSON_COLS, people_rows)
             if good:
-                qual_ids = _new_ids("qualification", len(good), self.job.id)
+                qual_ids = self._new_ids("qualification", len(good), reserved_ids)
                 _bulk_insert(Qualification.__table__, QUALIFICATION_COLS, [(
                     qid, r["code"], person_ids[r["hash"]], r["level"], r["category"], r["year"],
                     r["school"], r["major"], r["edu"], r["issuer"], r["kind"], now)
@@ -527,13 +538,17 @@ _TOP_ID = {"person": "SELECT coalesce(max(id), 0) FROM person",
 
 
 def _select_in(sql_prefix: str, values: list, pg_type: str = "text"):
+    """`<sql_prefix> IN (…values)` on the session's connection (see _select_in_on)."""
+    return _select_in_on(db.session.connection(), sql_prefix, values, pg_type)
+
+
+def _select_in_on(conn, sql_prefix: str, values: list, pg_type: str = "text"):
     """`<sql_prefix> IN (…values)` on the DBAPI cursor: a lookup per chunk without building
     thousands of SQL bind parameters. PostgreSQL gets one array literal (`= ANY('{…}')`):
     the values are blind-index hex digests, codes checked against CODE_RE or ids, none of
     which needs quoting, and the literal is far cheaper to send than a dumped list."""
     if not values:
         return []
-    conn = db.session.connection()
     if conn.dialect.name == "postgresql":
         literal = "{" + ",".join(map(str, values)) + "}"
         return conn.exec_driver_sql(f"{sql_prefix} = ANY(%s::{pg_type}[])", (literal,)).all()
@@ -603,11 +618,15 @@ def _prepared_chunks(path: str, filename: str, validator: "_Validator",
         yield validator.prepare(chunk), len(chunk)
 
 
-def _validated_chunks(path: str, filename: str, validator: "_Validator"):
+def _validated_chunks(path: str, filename: str, validator: "_Validator", engine=None,
+                      job_id: int | None = None):
     """Yield (prepare()'s result, rows in chunk) while the next chunks are read, checked,
-    hashed and encrypted in a second thread: that work needs no database, and the current
-    chunk's database work runs in the PostgreSQL server while psycopg waits without the GIL,
-    so the two overlap on the second core. A reader error (DomainError) is raised here."""
+    hashed and encrypted in a second thread: the current chunk's inserts run in the
+    PostgreSQL server while psycopg waits without the GIL, so the two overlap on the second
+    core. Given the engine (PostgreSQL), the thread also looks each chunk up in the register
+    and draws its ids on a connection of its own (see _look_up_on_connection): that database
+    work then runs in a second server process. A reader error (DomainError) is raised
+    here."""
     ready: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -621,13 +640,25 @@ def _validated_chunks(path: str, filename: str, validator: "_Validator"):
         return False
 
     def produce():
+        register = None
         try:
-            for prepared, size in _prepared_chunks(path, filename, validator):
+            if engine is not None:
+                register = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+            # with lookups here, short first chunks growing: the inserting thread waits for
+            # the first with nothing else to do
+            first = max(CHUNK_ROWS // 10, 1) if register is not None else None
+            for prepared, size in _prepared_chunks(path, filename, validator, first=first):
+                rows = prepared[0]
+                if register is not None and rows:
+                    prepared = prepared + _look_up_on_connection(register, job_id, rows)
                 if not put(("chunk", prepared, size)):
                     return
             put(("end", None, 0))
         except BaseException as exc:  # noqa: BLE001 (handed to the consuming thread)
             put(("error", exc, 0))
+        finally:
+            if register is not None:
+                register.close()
 
     worker = threading.Thread(target=produce, name="import-validate", daemon=True)
     worker.start()
@@ -700,6 +731,32 @@ def _look_up_in_file(register, job_id: int, rows: list) -> LookedUp:
         return seen_through, look_up_register(select_in, rows)
     finally:
         register.execute("COMMIT")
+
+
+def _look_up_on_connection(register, job_id: int, rows: list) -> tuple[LookedUp, dict]:
+    """PostgreSQL, in the checking thread: look_up_register() on the thread's own connection
+    in one snapshot (REPEATABLE READ) with the job's processed_rows, so the inserting thread
+    knows which of its chunks the lookup saw; and ids for the chunk's qualifications and the
+    persons the lookup did not find (sequences are outside transactions: ids drawn and not
+    used are a gap, as any rolled-back insert leaves)."""
+    with register.begin():
+        seen_through = register.exec_driver_sql(
+            "SELECT processed_rows FROM import_job WHERE id = %s", (job_id,)).scalar_one()
+        found = look_up_register(functools.partial(_select_in_on, register), rows)
+        new_persons = len({r["hash"] for r in rows} - found[1].keys())
+        reserved = {"person": [], "qualification": []}
+        for person_id, qualification_id in register.exec_driver_sql(
+                _NEXT_PAIRED_IDS, (new_persons, len(rows))):
+            if person_id is not None:
+                reserved["person"].append(person_id)
+            reserved["qualification"].append(qualification_id)
+    return (seen_through, found), reserved
+
+
+# ids for n persons and m >= n qualifications in one statement
+_NEXT_PAIRED_IDS = (
+    "SELECT CASE WHEN k <= %s THEN nextval(pg_get_serial_sequence('person', 'id')) END, "
+    "nextval(pg_get_serial_sequence('qualification', 'id')) FROM generate_series(1, %s) k")
 
 
 def _validated_chunks_in_process(path: str, filename: str, validator: "_Validator",
@@ -787,10 +844,13 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
                 prepared_chunks = _prepared_chunks(path, job.filename, validator)
             else:
                 # PostgreSQL does the inserts in its own server process while psycopg waits
-                # without the GIL: a thread overlaps as well as a child process did (measured)
-                prepared_chunks = _validated_chunks(path, job.filename, validator)
+                # without the GIL: a thread overlaps as well as a child process did (measured),
+                # and its lookups run in a second server process
+                importer.track_written = True
+                prepared_chunks = _validated_chunks(path, job.filename, validator,
+                                                    db.engine, job.id)
             for (rows, errors, bad, *looked_up), size in prepared_chunks:
-                importer.store(rows, errors, bad, size, looked_up[0] if looked_up else None)
+                importer.store(rows, errors, bad, size, *looked_up)
         job.total_rows = job.processed_rows  # exact (blank lines skipped, quoted newlines)
         job.status = "done"
     except DomainError as exc:

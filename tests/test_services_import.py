@@ -293,37 +293,66 @@ def _expected_crossing_errors():
     return [(142, "姓名"), (332, "级别"), (482, "资格证书编码")]
 
 
-def test_child_lookups_count_the_jobs_own_earlier_chunks(app_ctx, tmp_path, monkeypatch):
-    """SQLite, a long file: the child looks each chunk's codes and persons up in the register
-    while the parent inserts the one before; whatever the parent committed meanwhile still
-    counts (a repeated person, code or pair across chunks)."""
+def _lookups_ahead(monkeypatch):
+    """Small chunks, each looked up ahead of the inserts: by the child process (SQLite) or on
+    the checking thread's own connection (PostgreSQL). Returns the rows of each lookup made
+    by the checking thread (the child's are made in its own memory)."""
     import services.registry_import as ri
-    if db.engine.dialect.name != "sqlite":
-        import pytest
-        pytest.skip("the child process is used for SQLite imports")
     monkeypatch.setattr(ri, "CHUNK_ROWS", 100)
     monkeypatch.setattr(ri, "PROCESS_MIN_ROWS", 300)
+    ahead = []
+    real = ri._look_up_on_connection
+    monkeypatch.setattr(ri, "_look_up_on_connection",
+                        lambda *a: (ahead.append(len(a[2])), real(*a))[1])
+    return ahead
+
+
+def test_lookups_ahead_count_the_jobs_own_earlier_chunks(app_ctx, tmp_path, monkeypatch):
+    """A long file: each chunk's codes and persons are looked up in the register (by the
+    child process on SQLite, on the checking thread's own connection on PostgreSQL) while
+    the previous chunk is inserted; whatever the job committed meanwhile still counts (a
+    repeated person, code or pair across chunks)."""
+    import services.registry_import as ri
+    ahead = _lookups_ahead(monkeypatch)
+    drawn_while_inserting = []
+    real_new_ids = ri._new_ids
+    monkeypatch.setattr(ri, "_new_ids",
+                        lambda *a: (drawn_while_inserting.append(a[0]), real_new_ids(*a))[1])
     job = import_file(_actor(app_ctx), str(write_csv(tmp_path, _chunk_crossing_rows())), "q.csv")
     assert (job.status, job.imported_rows, job.failed_rows) == ("done", 497, 3)
     assert sorted((line, field) for line, field, _ in job.errors) == _expected_crossing_errors()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)) == 496
+    if db.engine.dialect.name == "postgresql":
+        # every row the checks passed (all but the code repeated in the file), in chunks
+        assert sum(ahead) == 499 and len(ahead) > 3
+        # the ids came with the lookups, drawn on the checking thread's connection
+        assert drawn_while_inserting == []
+    # every qualification belongs to the person of its row (ids drawn ahead or not)
+    rows = _chunk_crossing_rows()
+    by_code = dict(db.session.execute(
+        sa.select(Qualification.code, Person.id_number_masked)
+        .join(Person, Person.id == Qualification.person_id)).all())
+    for k, row in enumerate(rows):
+        if k + 2 not in (142, 332, 482):
+            assert by_code[row[4]] == row[1][:6] + "********" + row[1][-4:]
 
 
-def test_a_stale_child_lookup_is_completed_or_redone_by_the_parent(app_ctx, tmp_path,
-                                                                   monkeypatch):
-    """The child's lookup may predate the parent's latest chunks, or another writer's rows.
-    Made to see nothing at all: the job's own chunks are added from memory, and a person
-    already in the register (the insert clashes with it) sends the chunk back to be checked
-    by the parent. The outcome is the one a fresh lookup gives."""
+def test_a_stale_lookup_ahead_is_completed_or_redone_by_the_inserting_side(
+        app_ctx, tmp_path, monkeypatch):
+    """The lookup made ahead (child process on SQLite, checking thread on PostgreSQL) may
+    predate the job's latest chunks, or another writer's rows. Made to see nothing at all:
+    the job's own chunks are added from memory, and a person already in the register (the
+    insert clashes with it) sends the chunk back to be checked where it is inserted. The
+    outcome is the one a fresh lookup gives."""
     import services.registry_import as ri
     from models.enums import PhysicianCategory
-    if db.engine.dialect.name != "sqlite":
-        import pytest
-        pytest.skip("the child process is used for SQLite imports")
-    monkeypatch.setattr(ri, "CHUNK_ROWS", 100)
-    monkeypatch.setattr(ri, "PROCESS_MIN_ROWS", 300)
-    monkeypatch.setattr(ri, "_look_up_in_file",
-                        lambda register, job_id, rows: (0, (set(), {}, set())))
+    _lookups_ahead(monkeypatch)
+    if db.engine.dialect.name == "sqlite":
+        monkeypatch.setattr(ri, "_look_up_in_file",
+                            lambda register, job_id, rows: (0, (set(), {}, set())))
+    else:
+        monkeypatch.setattr(ri, "_look_up_on_connection",
+                            lambda register, job_id, rows: ((0, (set(), {}, set())), {}))
     rows = _chunk_crossing_rows()
     # two persons of one chunk are in the register already: one with the row's 级别/类别
     # (an error), one with another 类别 (the row's qualification joins that person)
