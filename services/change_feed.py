@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
-from sqlalchemy.orm import selectinload
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from .batching import id_in
 
@@ -48,12 +48,15 @@ class ChangeItem:
 
 
 def _written_in(value):
-    """A window bound written into the SQL rather than sent as a parameter. PostgreSQL keeps
-    one plan for a prepared statement and, not knowing the window, assumed it wide: the
-    day's moves were read from the audit log's time index, all 30,000 rows of a busy day,
-    11.6 ms, instead of the 420 moves on (action, at), 0.7 ms. The bounds are dates parsed
-    from the form, rendered by SQLAlchemy's Date / DateTime literal processors."""
-    kind = sa.DateTime if isinstance(value, dt.datetime) else sa.Date
+    """A window bound (or the institution's id) written into the SQL rather than sent as a
+    parameter. PostgreSQL keeps one plan for a prepared statement and, not knowing the
+    window, assumed it wide: the day's moves were read from the audit log's time index, all
+    30,000 rows of a busy day, 11.6 ms, instead of the 420 moves on (action, at), 0.7 ms;
+    with the institution as a parameter the moves were planned anew at every request (1 ms).
+    The values are dates parsed from the form and the signed-in user's institution id,
+    rendered by SQLAlchemy's Date / DateTime / Integer / String literal processors."""
+    kind = {dt.datetime: sa.DateTime, dt.date: sa.Date, int: sa.Integer}.get(type(value),
+                                                                            sa.String)
     return sa.bindparam(None, value, type_=kind, literal_execute=True)
 
 
@@ -74,15 +77,14 @@ BUSY_WINDOW_ROWS = 20_000
 
 def _busy_window(start: dt.date, end: dt.date) -> bool:
     """Whether the window holds a bulk day (a mass 注销, say): each date index range is
-    counted only up to the bound (two short index scans), never in full."""
-    total = 0
-    for in_window in (_in(Registration.approved_on, start, end),
-                      _in(Registration.status_changed_on, start, end)):
-        capped = sa.select(Registration.id).where(in_window).limit(BUSY_WINDOW_ROWS).subquery()
-        total += db.session.scalar(sa.select(sa.func.count()).select_from(capped))
-        if total >= BUSY_WINDOW_ROWS:
-            return True
-    return False
+    counted only up to the bound (two short index scans in one statement), never in full."""
+    def capped(in_window):
+        rows = sa.select(Registration.id).where(in_window).limit(BUSY_WINDOW_ROWS).subquery()
+        return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+    total = db.session.scalar(sa.select(
+        capped(_in(Registration.approved_on, start, end))
+        + capped(_in(Registration.status_changed_on, start, end))))
+    return total >= BUSY_WINDOW_ROWS
 
 
 def _candidates(institution_id: int):
@@ -97,35 +99,53 @@ def _candidates(institution_id: int):
                mine.status == RegistrationStatus.VALID))
 
 
-def _registration_rows(where) -> list:
-    """The registrations matching `where` with what an item shows (姓名, masked 身份证号,
-    机构 and 执业地点 names) as plain rows: a busy hospital's day is hundreds of them, and
-    entities with their loaded relations cost ten times more to build than the page."""
+def _scope_names():
+    """执业范围 of the registration, joined in code order (as Registration.scope_names), as a
+    correlated subquery: its scope codes from the primary key's index, each name by code.
+    PostgreSQL orders inside string_agg; SQLite (no ORDER BY in an aggregate before 3.44)
+    concatenates an ordered subquery."""
+    scope = registration_scope.c
+    name = (sa.select(PracticeScope.name).where(PracticeScope.code == scope.scope_code)
+            .scalar_subquery())
+    separator = sa.literal_column("'，'")
+    if db.session.get_bind().dialect.name == "postgresql":
+        return (sa.select(sa.func.string_agg(name, aggregate_order_by(separator,
+                                                                      scope.scope_code)))
+                .where(scope.registration_id == Registration.id).scalar_subquery())
+    ordered = (sa.select(name.label("name")).where(scope.registration_id == Registration.id)
+               .order_by(scope.scope_code).correlate(Registration).subquery())
+    return sa.select(sa.func.group_concat(ordered.c.name, separator)).scalar_subquery()
+
+
+def _location_name():
+    """As str(Region): the full name, or the name where there is none — one index probe per
+    row (a join was planned as a hash of every region when the row count was guessed)."""
+    return (sa.select(sa.func.coalesce(sa.func.nullif(Region.full_name, sa.literal_column("''")),
+                                       Region.name))
+            .where(Region.code == Registration.location_code).scalar_subquery())
+
+
+def _registration_rows(where, start: dt.date, end: dt.date, via=None,
+                       extra: tuple = ()) -> list:
+    """The registrations matching `where` (and joined to `via`, a list of their ids, when
+    given) with what an item shows (姓名, masked 身份证号, 机构 and 执业地点 names, the
+    执业范围 of one approved in the window) as plain rows, in one statement: a busy
+    hospital's day is hundreds of them, and entities with their loaded relations cost ten
+    times more to build than the page."""
+    query = sa.select(
+        Registration.id, Registration.person_id, Person.name,
+        Person.id_number_masked, Registration.category, Registration.level,
+        Registration.status, Registration.approved_on, Registration.status_changed_on,
+        Registration.created_at, Institution.name.label("institution_name"),
+        _location_name().label("location_name"),
+        sa.case((_in(Registration.approved_on, start, end), _scope_names()))
+        .label("scope_names"), *extra)
+    if via is not None:
+        query = query.select_from(via).join(Registration, Registration.id == via.c.id)
     return db.session.execute(
-        sa.select(Registration.id, Registration.person_id, Person.name,
-                  Person.id_number_masked, Registration.category, Registration.level,
-                  Registration.status, Registration.approved_on, Registration.status_changed_on,
-                  Registration.created_at, Institution.name.label("institution_name"),
-                  # as str(Region): the full name, or the name where there is none
-                  sa.func.coalesce(sa.func.nullif(Region.full_name, ""), Region.name)
-                  .label("location_name"))
-        .join(Person, Person.id == Registration.person_id)
+        query.join(Person, Person.id == Registration.person_id)
         .join(Institution, Institution.id == Registration.institution_id)
-        .join(Region, Region.code == Registration.location_code)
         .where(where).order_by(Registration.id).limit(MAX_ITEMS)).all()
-
-
-def _scope_names(registration_ids: list[int]) -> dict[int, str]:
-    """执业范围 of each registration, joined in code order (as Registration.scope_names)."""
-    names: dict[int, list[str]] = {}
-    if registration_ids:
-        for reg_id, name in db.session.execute(
-                sa.select(registration_scope.c.registration_id, PracticeScope.name)
-                .join(PracticeScope, PracticeScope.code == registration_scope.c.scope_code)
-                .where(id_in(registration_scope.c.registration_id, registration_ids))
-                .order_by(registration_scope.c.registration_id, PracticeScope.code)):
-            names.setdefault(reg_id, []).append(name)
-    return {reg_id: "，".join(n) for reg_id, n in names.items()}
 
 
 def _was_at(institution_id: int):
@@ -135,8 +155,8 @@ def _was_at(institution_id: int):
     the number."""
     value = AuditLog.before["institution_id"]
     if db.session.get_bind().dialect.name == "postgresql":
-        return value.as_string() == str(institution_id)
-    return value.as_integer() == institution_id
+        return value.as_string() == _written_in(str(institution_id))
+    return value.as_integer() == _written_in(institution_id)
 
 
 def changes_for_institution(institution_id: int, start: dt.date,
@@ -147,6 +167,7 @@ def changes_for_institution(institution_id: int, start: dt.date,
                        Registration.status == RegistrationStatus.VALID))
     changed = sa.or_(_in(Registration.approved_on, start, end),
                      _in(Registration.status_changed_on, start, end))
+    via = None
     if db.session.get_bind().dialect.name != "postgresql":
         # SQLite has no range statistics to choose by: the institution's registrations and
         # those of its physicians are read first and the dates tested on them
@@ -156,21 +177,25 @@ def changes_for_institution(institution_id: int, start: dt.date,
         # an ordinary window: the day's changes nationally (a few thousand entries of the
         # date indexes, which carry institution and person) are tested against the
         # institution without reading their rows; only the ones that concern it are fetched
-        here = here_now.cte("here_now")
+        # (the ids first, materialised: given them as a subquery to join, PostgreSQL may
+        # plan the registrations' side first)
+        # (here_now as a subquery, not a CTE: each arm hashes the institution's physicians
+        # straight from the index only when its first row is not the institution's — a
+        # CTE's scan cost twice the index's)
         ours = sa.or_(Registration.institution_id == institution_id,
-                      Registration.person_id.in_(sa.select(here.c.person_id)))
-        where = id_in(Registration.id, db.session.scalars(sa.union(
+                      Registration.person_id.in_(here_now))
+        via = sa.union(
             sa.select(Registration.id).where(_in(Registration.approved_on, start, end), ours),
             sa.select(Registration.id).where(_in(Registration.status_changed_on, start, end),
-                                             ours))).all())
+                                             ours)).cte("changed").prefix_with("MATERIALIZED")
+        where = sa.true()
     else:
         # a bulk day: read from the institution as SQLite does, the ids bound as one list —
         # given the subquery, PostgreSQL walks the whole register in id order for the LIMIT
         # (measured: 1.3 s on a day of 4.8 M changes)
         where = sa.and_(id_in(Registration.id, db.session.scalars(
             _candidates(institution_id)).all()), changed)
-    regs = _registration_rows(where)
-    scope_names = _scope_names([r.id for r in regs if start <= r.approved_on <= end])
+    regs = _registration_rows(where, start, end, via)
 
     items: list[ChangeItem] = []
     person_ids: set[int] = set()
@@ -187,35 +212,44 @@ def changes_for_institution(institution_id: int, start: dt.date,
                 abs((r.created_at.date() - r.approved_on).days) <= 1:
             add(r.approved_on, r, KIND_NEW, f"{r.category.label}{r.level.label}，{where_text}")
         elif approved_here:
-            add(r.approved_on, r, KIND_CHANGED,
-                f"执业范围：{scope_names.get(r.id, '')}，{where_text}")
+            add(r.approved_on, r, KIND_CHANGED, f"执业范围：{r.scope_names or ''}，{where_text}")
         if (r.status_changed_on and start <= r.status_changed_on <= end
                 and r.status != RegistrationStatus.VALID):
             add(r.status_changed_on, r, KIND_STATUS,
                 f"注册状态变为「{r.status.label}」，{where_text}")
 
-    # physicians whose registration moved to another institution in place (B5)
-    moved_on = {int(oid): at.date() for at, oid in db.session.execute(
-        sa.select(AuditLog.at, AuditLog.object_id)
-        .where(AuditLog.action == "registration_change", AuditLog.object_type == "registration",
-               _in_dt(AuditLog.at, start, end), _was_at(institution_id))
-        .order_by(AuditLog.id).limit(MAX_ITEMS)) if str(oid).isdigit()}
-    if moved_on:
-        for r in _registration_rows(sa.and_(id_in(Registration.id, moved_on),
-                                            Registration.institution_id != institution_id)):
-            add(moved_on[r.id], r, KIND_LEFT,
-                f"主要执业机构变更为{r.institution_name}，执业地点：{r.location_name}")
+    # physicians whose registration moved to another institution in place (B5): the day's
+    # moves away from here (materialised first: the audit log is the small side), their
+    # registrations as they are now, in one statement
+    moves = (sa.select(AuditLog.at, sa.cast(AuditLog.object_id, sa.Integer).label("id"))
+             .where(AuditLog.action == _written_in("registration_change"),
+                    AuditLog.object_type == _written_in("registration"),
+                    _in_dt(AuditLog.at, start, end), _was_at(institution_id),
+                    AuditLog.object_id.regexp_match(_written_in("^[0-9]{1,9}$")))
+             .order_by(AuditLog.id).limit(MAX_ITEMS).cte("moves").prefix_with("MATERIALIZED"))
+    last_move = {}  # moved more than once in the window: the last move
+    for r in _registration_rows(Registration.institution_id != _written_in(institution_id),
+                                start, end,
+                                via=moves, extra=(moves.c.at,)):
+        if r.id not in last_move or r.at > last_move[r.id].at:
+            last_move[r.id] = r
+    for r in last_move.values():
+        add(r.at.date(), r, KIND_LEFT,
+            f"主要执业机构变更为{r.institution_name}，执业地点：{r.location_name}")
 
-    rows = db.session.scalars(
-        sa.select(Assessment).where(_in(Assessment.assessed_on, start, end),
-                                    sa.or_(Assessment.person_id.in_(here_now),
-                                           id_in(Assessment.person_id, person_ids)))
-        .options(selectinload(Assessment.person)).order_by(Assessment.id).limit(MAX_ITEMS))
-    for a in rows:
+    for a in db.session.execute(
+            sa.select(Assessment, Person.name, Person.id_number_masked)
+            .join(Person, Person.id == Assessment.person_id)
+            .where(_in(Assessment.assessed_on, start, end),
+                   sa.or_(Assessment.person_id.in_(here_now),
+                          id_in(Assessment.person_id, person_ids)))
+            .order_by(Assessment.id).limit(MAX_ITEMS)):
+        assessment = a.Assessment
         items.append(ChangeItem(
-            a.assessed_on, a.person_id, a.person.name, a.person.id_number_masked,
+            assessment.assessed_on, assessment.person_id, a.name, a.id_number_masked,
             KIND_ASSESSMENT,
-            f"{a.period_label} 考核结果：{a.result.label}（考核机构：{a.assessing_body}）"))
+            f"{assessment.period_label} 考核结果：{assessment.result.label}"
+            f"（考核机构：{assessment.assessing_body}）"))
 
     items.sort(key=lambda i: (i.day, i.name, i.person_id, i.kind))
     return items[:MAX_ITEMS]

@@ -201,3 +201,43 @@ def test_other_roles_cannot_open_the_feed(feed_client, make, scene):
     login_client(feed_client.application, feed_client, make.reviewer())
     assert feed_client.get("/org/change-feed/").status_code == 403
     assert feed_client.get("/org/change-feed/export.csv").status_code == 403
+
+
+def test_a_changed_registration_names_its_scopes_in_code_order(app_ctx, make):
+    """执业注册变更 lists the registration's 执业范围 as the record does (in code order),
+    whatever order they were given in, and only its own."""
+    from models.reference import PracticeScope
+    inst = make.institution(name="范围医院")
+    changed = _old(make.registration(make.person(name="改范围"), inst, approved_on=YESTERDAY,
+                                     scope_codes=("12", "11", "13")))
+    _old(make.registration(make.person(name="另一位"), inst, approved_on=YESTERDAY,
+                           scope_codes=("14",)))
+    names = [db.session.get(PracticeScope, c).name for c in ("11", "12", "13")]
+    detail = {i.name: i.detail for i in
+              change_feed.changes_for_institution(inst.id, YESTERDAY)}
+    assert detail["改范围"].startswith(f"执业范围：{'，'.join(names)}，执业地点：")
+    assert changed.scope_names == "，".join(names)
+    assert detail["另一位"].startswith(
+        f"执业范围：{db.session.get(PracticeScope, '14').name}，")
+
+
+def test_a_registration_moved_twice_is_listed_once_on_its_last_move(app_ctx, make):
+    """调离本院: a registration that left and was changed again within the window is one
+    item, on the day of its last move; an audit row naming no registration id is ignored."""
+    mine = make.institution(name="原单位医院")
+    other = make.institution(name="新单位医院")
+    moved = _old(make.registration(make.person(name="两次调动"), other,
+                                   approved_on=dt.date(2020, 1, 1)))
+    before_yesterday = YESTERDAY - dt.timedelta(days=1)
+    for day in (before_yesterday, YESTERDAY):
+        db.session.add(AuditLog(action="registration_change", object_type="registration",
+                                object_id=str(moved.id), at=dt.datetime.combine(day, dt.time(9)),
+                                before={"institution_id": mine.id},
+                                after={"institution_id": other.id}))
+    db.session.add(AuditLog(action="registration_change", object_type="registration",
+                            object_id="not-an-id", at=dt.datetime.combine(YESTERDAY, dt.time(10)),
+                            before={"institution_id": mine.id}, after={}))
+    db.session.commit()
+    items = change_feed.changes_for_institution(mine.id, before_yesterday, YESTERDAY)
+    assert [(i.day, i.name, i.kind) for i in items] == [(YESTERDAY, "两次调动", "调离本院")]
+    assert "新单位医院" in items[0].detail
