@@ -598,28 +598,35 @@ def start_job(actor: Actor, filename: str, kind: str = "qualification") -> Impor
     return job
 
 
-def _chunks(rows, first: int | None = None):
-    """Lists of CHUNK_ROWS rows; given `first`, the chunks start that long and grow by half
-    each time up to CHUNK_ROWS (a pipeline's consumer then never waits long for the next)."""
-    chunk, size = [], first or CHUNK_ROWS
+def _chunks(rows, first: int | None = None, total: int | None = None):
+    """Lists of CHUNK_ROWS rows. Given `first` (a pipeline: one side prepares chunks, the
+    other inserts them), the chunks start that long and grow by half up to CHUNK_ROWS, so
+    the inserting side's wait for the first is short; given also the file's row count, they
+    shrink by half towards the end, so its work on the last chunk, which nothing overlaps,
+    is short too (measured: a last chunk of 4,588 rows kept the parent alone for 0.2 s)."""
+    chunk, size, limit, taken = [], first or CHUNK_ROWS, first or CHUNK_ROWS, 0
     for item in rows:
         chunk.append(item)
-        if len(chunk) >= size:
+        if len(chunk) >= limit:
             yield chunk
+            taken += len(chunk)
             chunk, size = [], min(CHUNK_ROWS, size + size // 2 + 1)
+            limit = size
+            if first and total:
+                limit = max(first, min(size, (total - taken) // 2))
     if chunk:
         yield chunk
 
 
 def _prepared_chunks(path: str, filename: str, validator: "_Validator",
-                     first: int | None = None):
+                     first: int | None = None, total: int | None = None):
     """(prepare()'s result, rows in chunk) of each chunk of the file, in this thread."""
-    for chunk in _chunks(iter_rows(path, filename), first=first):
+    for chunk in _chunks(iter_rows(path, filename), first=first, total=total):
         yield validator.prepare(chunk), len(chunk)
 
 
 def _validated_chunks(path: str, filename: str, validator: "_Validator", engine=None,
-                      job_id: int | None = None):
+                      job_id: int | None = None, total: int | None = None):
     """Yield (prepare()'s result, rows in chunk) while the next chunks are read, checked,
     hashed and encrypted in a second thread: the current chunk's inserts run in the
     PostgreSQL server while psycopg waits without the GIL, so the two overlap on the second
@@ -647,7 +654,8 @@ def _validated_chunks(path: str, filename: str, validator: "_Validator", engine=
             # with lookups here, short first chunks growing: the inserting thread waits for
             # the first with nothing else to do
             first = max(CHUNK_ROWS // 10, 1) if register is not None else None
-            for prepared, size in _prepared_chunks(path, filename, validator, first=first):
+            for prepared, size in _prepared_chunks(path, filename, validator, first=first,
+                                                   total=total):
                 rows = prepared[0]
                 if register is not None and rows:
                     prepared = prepared + _look_up_on_connection(register, job_id, rows)
@@ -683,7 +691,7 @@ CHILD_SILENCE_SECONDS = 300  # no chunk for this long: the child is stuck, the j
 
 
 def _validate_file_into(sender, path, filename, validator, database=None, job_id=None,
-                        cache_kib=2000):
+                        cache_kib=2000, total=None):
     """In the child: read, check, hash and encrypt every chunk, look its codes and persons up
     in the register (its own read-only connection to the SQLite file), and send it to the
     parent (the pipe holds at most one chunk, so the child stays a chunk ahead); then
@@ -701,7 +709,8 @@ def _validate_file_into(sender, path, filename, validator, database=None, job_id
         # and a chunk takes the child longer than the parent (measured: 5,000 rows after
         # 1,000 made the parent wait 0.12–0.23 s)
         for (rows, errors, bad), size in _prepared_chunks(path, filename, validator,
-                                                          first=max(CHUNK_ROWS // 10, 1)):
+                                                          first=max(CHUNK_ROWS // 10, 1),
+                                                          total=total):
             looked_up = _look_up_in_file(register, job_id, rows) if register and rows \
                 else None
             sender.send(("chunk", (rows, errors, bad, looked_up), size))
@@ -760,7 +769,8 @@ _NEXT_PAIRED_IDS = (
 
 
 def _validated_chunks_in_process(path: str, filename: str, validator: "_Validator",
-                                 database: str | None = None, job_id: int | None = None):
+                                 database: str | None = None, job_id: int | None = None,
+                                 total: int | None = None):
     """Yield (prepare()'s result, rows in chunk) computed by a child process, so that the
     checks run on the second core while this process inserts (SQLite's executemany holds
     this process's GIL). A reader error is raised here as the DomainError it was; a child
@@ -769,7 +779,7 @@ def _validated_chunks_in_process(path: str, filename: str, validator: "_Validato
     receiver, sender = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_validate_file_into, name="import-validate", daemon=True,
                         args=(sender, path, filename, validator, database, job_id,
-                              current_app.config.get("SQLITE_CACHE_KIB", 2000)))
+                              current_app.config.get("SQLITE_CACHE_KIB", 2000), total))
     child.start()
     sender.close()
     try:
@@ -839,7 +849,7 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
                 database = _sqlite_file()
                 importer.track_written = database is not None
                 prepared_chunks = _validated_chunks_in_process(
-                    path, job.filename, validator, database, job.id)
+                    path, job.filename, validator, database, job.id, job.total_rows)
             elif importer.sqlite:
                 prepared_chunks = _prepared_chunks(path, job.filename, validator)
             else:
@@ -848,7 +858,7 @@ def run_job(actor: Actor, job_id: int, path: str) -> ImportJob:
                 # and its lookups run in a second server process
                 importer.track_written = True
                 prepared_chunks = _validated_chunks(path, job.filename, validator,
-                                                    db.engine, job.id)
+                                                    db.engine, job.id, job.total_rows)
             for (rows, errors, bad, *looked_up), size in prepared_chunks:
                 importer.store(rows, errors, bad, size, *looked_up)
         job.total_rows = job.processed_rows  # exact (blank lines skipped, quoted newlines)

@@ -461,3 +461,22 @@ def test_imported_qualifications_are_seen_where_their_persons_are(app_ctx, tmp_p
     assert db.session.scalar(sa.select(sa.func.count()).select_from(QualificationRegion).where(
         QualificationRegion.qualification_id == imported_known,
         QualificationRegion.region_code.in_(["14", "1401", "11", "1101"]))) == 4
+
+
+def test_pipeline_chunks_grow_then_shrink_towards_the_end_of_the_file():
+    """Chunks handed from the checking side to the inserting side start short, grow to
+    CHUNK_ROWS and, when the file's row count is known, shrink towards its end, so that
+    neither side works alone for long; every row is in exactly one chunk, in order."""
+    import services.registry_import as ri
+    chunks = list(ri._chunks(iter(range(20_000)), first=500, total=20_000))
+    sizes = [len(c) for c in chunks]
+    assert [x for c in chunks for x in c] == list(range(20_000))
+    assert sizes[0] == 500 and max(sizes) <= ri.CHUNK_ROWS
+    top = sizes.index(max(sizes))
+    assert sizes[:top + 1] == sorted(sizes[:top + 1])            # growing …
+    assert sizes[top:] == sorted(sizes[top:], reverse=True)      # … then shrinking
+    assert sizes[-1] <= 500
+    # without a row count (or a first size) the chunks only grow, or are all CHUNK_ROWS
+    n = ri.CHUNK_ROWS
+    assert [len(c) for c in ri._chunks(iter(range(2 * n + 7)))] == [n, n, 7]
+    assert sum(len(c) for c in ri._chunks(iter(range(7)), first=500, total=7)) == 7
