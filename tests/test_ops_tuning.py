@@ -172,3 +172,68 @@ def test_postgresql_plans_a_list_page_once_not_on_every_request(app_ctx, make):
         assert len(plans) == 1 and plans[0].custom_plans == 0 and plans[0].generic_plans > 0, \
             plans
         conn.rollback()
+
+
+def test_gunicorn_collects_a_requests_leftovers_once_its_response_is_sent(app, client, make,
+                                                                           login_as):
+    """A console page leaves its template context — and the rows it showed — in reference
+    cycles (its macros close over the context). The worker's post_request hook collects
+    them between requests, so the next request does not pay for them."""
+    import weakref
+
+    from gunicorn.config import Config
+
+    from models.registry import Registration
+    cfg = Config()
+    namespace = {"__file__": str(ROOT / "gunicorn.conf.py")}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    cfg.set("post_request", namespace["post_request"])
+    inst = make.institution(name="回收测试医院")
+    make.registration(make.person(), inst)
+    login_as(make.institution_admin(inst))
+
+    loaded = []
+
+    def keep(target, context):
+        if isinstance(target, Registration):
+            loaded.append(weakref.ref(target))
+
+    from sqlalchemy import event
+    event.listen(Registration, "load", keep)
+    was_enabled = gc.isenabled()
+    gc.disable()  # only the hook may collect in between
+    try:
+        client.get("/org/main-physicians/")
+        assert loaded and any(ref() is not None for ref in loaded), \
+            "the page's rows are no longer held in cycles: this test needs another page"
+        cfg.post_request(None, None, {}, None)
+        assert all(ref() is None for ref in loaded)
+    finally:
+        event.remove(Registration, "load", keep)
+        if was_enabled:
+            gc.enable()
+
+
+def test_between_requests_the_older_generations_follow_pythons_thresholds():
+    """Each call collects the young generation; every SERVING_GC_THRESHOLD[1]-th the middle
+    one, every SERVING_GC_THRESHOLD[2]-th of those the whole heap — Python's own schedule,
+    run between requests instead of inside one."""
+    from ops.tuning import SERVING_GC_THRESHOLD, collect_between_requests
+    collected = []
+
+    def note(phase, info):
+        if phase == "stop":
+            collected.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(note)
+    try:
+        # (a middle collection takes the place of the young one on its call)
+        calls = (SERVING_GC_THRESHOLD[1] + 1) * SERVING_GC_THRESHOLD[2] + 1
+        for _ in range(calls):
+            collect_between_requests()
+    finally:
+        gc.callbacks.remove(note)
+    assert collected[-1] == 2 and collected.count(2) == 1
+    assert collected.count(1) == SERVING_GC_THRESHOLD[2]
+    assert len(collected) == calls
