@@ -245,7 +245,9 @@ class Loader:
     def physicians(self, conn, assignments, departments=None, app_every=100):
         """assignments: iterable of (institution id, county, authority id), one per person."""
         md = db.metadata.tables
-        start = _max_id(conn, md["person"]) + 1
+        # one id serves the person, its qualification and its registration: past the highest
+        # of all three (imports and approvals add qualifications and registrations alone)
+        start = max(_max_id(conn, md[t]) for t in ("person", "qualification", "registration")) + 1
         wp = Writer(conn, md["person"], ["id", "id_number_enc", "id_number_hash",
                                         "id_number_masked", "name", "gender", "birth_date",
                                         "ethnicity_code", "is_military", "certificate_no",
