@@ -176,14 +176,14 @@ def changes_for_institution(institution_id: int, start: dt.date,
     elif not _busy_window(start, end):
         # an ordinary window: the day's changes nationally (a few thousand entries of the
         # date indexes, which carry institution and person) are tested against the
-        # institution without reading their rows; only the ones that concern it are fetched
-        # (the ids first, materialised: given them as a subquery to join, PostgreSQL may
-        # plan the registrations' side first)
-        # (here_now as a subquery, not a CTE: each arm hashes the institution's physicians
-        # straight from the index only when its first row is not the institution's — a
-        # CTE's scan cost twice the index's)
+        # institution without reading their rows; only the ones that concern it are fetched.
+        # here_now is a subquery, not a CTE: an arm hashes the institution's physicians
+        # straight from the index, and only when a row is not the institution's own (a CTE's
+        # scan cost twice the index's)
         ours = sa.or_(Registration.institution_id == institution_id,
                       Registration.person_id.in_(here_now))
+        # the ids materialised first and joined (given them as a plain subquery, PostgreSQL
+        # may plan from the registrations' side)
         via = sa.union(
             sa.select(Registration.id).where(_in(Registration.approved_on, start, end), ours),
             sa.select(Registration.id).where(_in(Registration.status_changed_on, start, end),

@@ -405,7 +405,8 @@ class _Importer:
             del self.errors[first_error:]
             self._store(rows, errors, bad, size, None, None)
 
-    def _new_ids(self, table: str, count: int, reserved_ids: dict | None) -> list[int]:
+    def _ids(self, table: str, count: int, reserved_ids: dict | None) -> list[int]:
+        """Ids for the chunk's new rows: those drawn with its lookup, or drawn now."""
         reserved = (reserved_ids or {}).get(table, [])
         if len(reserved) >= count:
             return reserved[:count]
@@ -449,7 +450,7 @@ class _Importer:
                 now = now.isoformat(" ")
             person_ids = {h: pid for h, (pid, _) in persons.items()}
             if new_people:
-                new_ids = self._new_ids("person", len(new_people), reserved_ids)
+                new_ids = self._ids("person", len(new_people), reserved_ids)
                 people_rows = []
                 for pid, (h, r) in zip(new_ids, new_people.items()):
                     person_ids[h] = pid
@@ -458,7 +459,7 @@ class _Importer:
                         r["masked"], False, now))
                 _bulk_insert(Person.__table__, PERSON_COLS, people_rows)
             if good:
-                qual_ids = self._new_ids("qualification", len(good), reserved_ids)
+                qual_ids = self._ids("qualification", len(good), reserved_ids)
                 _bulk_insert(Qualification.__table__, QUALIFICATION_COLS, [(
                     qid, r["code"], person_ids[r["hash"]], r["level"], r["category"], r["year"],
                     r["school"], r["major"], r["edu"], r["issuer"], r["kind"], now)
