@@ -529,11 +529,13 @@ def _new_ids(table: str, count: int, job_id: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
+# the sequence named once per statement (an InitPlan): written as nextval(pg_get_serial_sequence(…))
+# it is looked up and cast to regclass again for every row — 108 ms against 11 ms for 40,000 ids
 _NEXT_IDS = {
-    "person": "SELECT nextval(pg_get_serial_sequence('person', 'id')) "
+    "person": "SELECT nextval((SELECT pg_get_serial_sequence('person', 'id')::regclass)) "
               "FROM generate_series(1, %s)",
-    "qualification": "SELECT nextval(pg_get_serial_sequence('qualification', 'id')) "
-                     "FROM generate_series(1, %s)"}
+    "qualification": "SELECT nextval((SELECT pg_get_serial_sequence('qualification', 'id')"
+                     "::regclass)) FROM generate_series(1, %s)"}
 _TOP_ID = {"person": "SELECT coalesce(max(id), 0) FROM person",
            "qualification": "SELECT coalesce(max(id), 0) FROM qualification"}
 
@@ -765,8 +767,10 @@ def _look_up_on_connection(register, job_id: int, rows: list) -> tuple[LookedUp,
 
 # ids for n persons and m >= n qualifications in one statement
 _NEXT_PAIRED_IDS = (
-    "SELECT CASE WHEN k <= %s THEN nextval(pg_get_serial_sequence('person', 'id')) END, "
-    "nextval(pg_get_serial_sequence('qualification', 'id')) FROM generate_series(1, %s) k")
+    "SELECT CASE WHEN k <= %s THEN "
+    "nextval((SELECT pg_get_serial_sequence('person', 'id')::regclass)) END, "
+    "nextval((SELECT pg_get_serial_sequence('qualification', 'id')::regclass)) "
+    "FROM generate_series(1, %s) k")
 
 
 def _validated_chunks_in_process(path: str, filename: str, validator: "_Validator",
