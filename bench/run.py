@@ -161,6 +161,14 @@ def bring_schema_up_to_models(db) -> list[str]:
                 # one the models replaced (by a wider one just built)
                 op.drop_index(rest[0].name, table_name=rest[0].table.name)
                 added.append(f"-{rest[0].name}")
+        for kind, *rest in diffs:
+            if kind == "remove_fk" and rest[0].table.name in db.metadata.tables:
+                # a key the models no longer have (SQLite rebuilds the table for it)
+                table = db.metadata.tables[rest[0].table.name]
+                with op.batch_alter_table(table.name, table_kwargs=dict(
+                        table.dialect_kwargs)) as batch_op:
+                    batch_op.drop_constraint(rest[0].name, type_="foreignkey")
+                added.append(f"-{rest[0].name}")
     return added
 
 

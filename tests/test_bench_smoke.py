@@ -41,12 +41,17 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
 
 def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
     """A data set built by an older version (no registration.person_name, person_gender, nor
-    the indexes on them; an index since replaced) is brought up to the models before it is
-    measured: the columns filled, the indexes built, the replaced one dropped."""
+    the indexes on them; an index since replaced; a foreign key since dropped) is brought up
+    to the models before it is measured: the columns filled, the indexes built, the replaced
+    index and the dropped key removed (the table's rows and other indexes kept)."""
     from app import create_app
     from bench import loader
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
     from bench.run import bring_schema_up_to_models
     from models import db
+    from models.registry import index_new_record_regions
     from tests.conftest import make_test_config
     from tests.helpers import fresh_database_url
 
@@ -59,6 +64,7 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             db.session.commit()
             loader.build(40, 5, echo=lambda *a: None, big=20)
             with db.engine.begin() as conn:
+                index_new_record_regions(conn)  # rows the loader wrote directly
                 conn.execute(sa.text("DROP INDEX ix_registration_institution_status_name"))
                 conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_name"))
                 conn.execute(sa.text("DROP INDEX ix_registration_institution_status_stats"))
@@ -66,8 +72,18 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
                 # an index the models have since replaced
                 conn.execute(sa.text("CREATE INDEX ix_registration_institution_status "
                                      "ON registration (institution_id, status, id)"))
+                # a foreign key the models have since dropped (region rows: derived)
+                with Operations(MigrationContext.configure(conn)).batch_alter_table(
+                        "qualification_region",
+                        table_kwargs={"sqlite_with_rowid": False}) as batch_op:
+                    batch_op.create_foreign_key(
+                        "fk_qualification_region_qualification_id_qualification",
+                        "qualification", ["qualification_id"], ["id"])
+            region_rows = db.session.scalar(sa.text("SELECT count(*) FROM qualification_region"))
             db.session.remove()
+            assert sa.inspect(db.engine).get_foreign_keys("qualification_region")
             assert sorted(bring_schema_up_to_models(db)) == [
+                "-fk_qualification_region_qualification_id_qualification",
                 "-ix_registration_institution_status",
                 "ix_registration_institution_status_name",
                 "ix_registration_institution_status_stats", "registration.person_gender",
@@ -80,6 +96,16 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             assert {"ix_registration_institution_status_name",
                     "ix_registration_institution_status_stats"} <= indexes
             assert "ix_registration_institution_status" not in indexes
+            db.engine.dispose()  # SQLite: the rebuilt table's definition read afresh
+            inspector = sa.inspect(db.engine)
+            assert inspector.get_foreign_keys("qualification_region") == []
+            assert "ix_qualification_region_qualification_id" in {
+                i["name"] for i in inspector.get_indexes("qualification_region")}
+            assert db.session.scalar(sa.text(
+                "SELECT count(*) FROM qualification_region")) == region_rows > 0
+            if db.engine.dialect.name == "sqlite":
+                assert "WITHOUT ROWID" in db.session.scalar(sa.text(
+                    "SELECT sql FROM sqlite_master WHERE name = 'qualification_region'"))
             assert bring_schema_up_to_models(db) == []
         finally:
             db.session.remove()
