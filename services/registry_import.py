@@ -229,6 +229,9 @@ class _Validator:
         self.blind = lambda v: hmac.digest(idx_key, v.encode(), "sha256").hex()
         self.today = today
         self.education = education
+        # stdnum's area table is read on first use (~60 ms): read here, once per process, so
+        # that a forked checking child (SQLite) inherits it instead of reading it per file
+        _area_ok("110101", 2000)
         self.codes_seen: set[str] = set()
         self.errors: list = []
 

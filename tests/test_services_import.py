@@ -71,6 +71,43 @@ def test_good_rows_are_imported_and_bad_rows_reported(app_ctx, tmp_path):
     assert p.id_number_hash == id_blind_index(rows[0][1])
 
 
+def test_every_field_is_stored_as_written(app_ctx, tmp_path):
+    """Free text with the characters COPY's text format escapes (backslash, tab, line
+    breaks, a literal \\N), a blank 学历 and both 性别 come back from the register exactly
+    (PostgreSQL writes the rows with COPY, SQLite with executemany)."""
+    from models.enums import Gender, PhysicianCategory, PhysicianLevel, QualificationKind
+    from models.registry import QualificationRegion
+    rows = qual_rows(4)
+    rows[0][8:12] = ["北京\t医学\\院", "临床\n医学", "", "卫生\r\n委员会 \\N"]
+    rows[1][6:8] = ["口腔", "2015"]
+    rows[2][5] = "执业助理医师"
+    rows[3][12] = "军队"
+    job = import_file(_actor(app_ctx), str(write_csv(tmp_path, rows)), "q.csv")
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 4, 0), job.errors
+    db.session.expire_all()
+    stored = {q.code: q for q in db.session.scalars(sa.select(Qualification))}
+    first = stored[rows[0][4]]
+    assert (first.school, first.major, first.education_code, first.issuing_authority) == (
+        "北京\t医学\\院", "临床\n医学", None, "卫生\r\n委员会 \\N")
+    assert (first.level, first.category, first.kind, first.year) == (
+        PhysicianLevel.PHYSICIAN, PhysicianCategory.CLINICAL, QualificationKind.NATIONAL_EXAM,
+        2010)
+    assert first.created_at is not None
+    assert (stored[rows[1][4]].category, stored[rows[1][4]].year) == (
+        PhysicianCategory.DENTAL, 2015)
+    assert stored[rows[1][4]].education_code == stored[rows[2][4]].education_code is not None
+    assert stored[rows[2][4]].level == PhysicianLevel.ASSISTANT
+    assert stored[rows[3][4]].kind == QualificationKind.MILITARY
+    for row in rows:
+        person = stored[row[4]].person
+        assert (person.name, person.id_number, person.birth_date.isoformat()) == (
+            row[0], row[1], row[3])
+        assert person.gender == (Gender.MALE if row[2] == "男" else Gender.FEMALE)
+        assert person.is_military is False and person.created_at is not None
+        assert sorted(db.session.scalars(sa.select(QualificationRegion.region_code).where(
+            QualificationRegion.qualification_id == stored[row[4]].id))) == ["14", "1401"]
+
+
 def test_reimport_reports_duplicates_against_the_register(app_ctx, tmp_path):
     actor = _actor(app_ctx)
     rows = qual_rows(5)
