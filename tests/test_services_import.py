@@ -108,6 +108,34 @@ def test_every_field_is_stored_as_written(app_ctx, tmp_path):
             QualificationRegion.qualification_id == stored[row[4]].id))) == ["14", "1401"]
 
 
+def test_birth_dates_in_every_accepted_form_and_impossible_ones(app_ctx, tmp_path):
+    """出生日期 as 1985-01-02, 1985/1/2, 1985.1.2, 1985年1月2日 or in full-width digits reads
+    as the same date; an impossible or malformed one is reported at the field. A file
+    without the optional columns (学历, 毕业院校 …) imports too."""
+    rows = qual_rows(7)
+    birth = dt.date.fromisoformat(rows[0][3])
+    forms = [f"{birth.year}/{birth.month}/{birth.day}", f"{birth.year}.{birth.month}.{birth.day}",
+             f"{birth.year}年{birth.month}月{birth.day}日",
+             rows[0][3].translate(str.maketrans("0123456789", "０１２３４５６７８９"))]
+    for row, form in zip(rows[1:5], forms):
+        assert dt.date.fromisoformat(row[3]) == birth  # same birth date, other persons
+        row[3] = form
+    rows[5][3] = f"{birth.year}-02-30"
+    rows[6][3] = "1985-1"
+    keep = [COLUMNS.index(c) for c in COLUMNS if c not in ("学历", "毕业院校", "所学专业")]
+    path = tmp_path / "q.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([COLUMNS[k] for k in keep])
+        out.writerows([[row[k] for k in keep] for row in rows])
+    job = import_file(_actor(app_ctx), str(path), "q.csv")
+    assert (job.status, job.imported_rows, job.failed_rows) == ("done", 5, 2)
+    assert sorted(job.errors) == [[7, "出生日期", "出生日期格式不正确，应为YYYY-MM-DD。"],
+                                  [8, "出生日期", "出生日期格式不正确，应为YYYY-MM-DD。"]]
+    stored = db.session.scalars(sa.select(Person.birth_date)).all()
+    assert sorted(stored) == [birth] * 5
+
+
 def test_reimport_reports_duplicates_against_the_register(app_ctx, tmp_path):
     actor = _actor(app_ctx)
     rows = qual_rows(5)
