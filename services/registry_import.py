@@ -460,25 +460,26 @@ class _Importer:
                 existing_codes, persons, existing_pairs = self._with_own_rows(looked_up, rows)
             good, new_people, file_pairs = [], {}, set()
             for r in rows:
-                field = msg = None
-                known = persons.get(r["hash"])
+                h, level, category = r["hash"], r["level"], r["category"]
+                known = persons.get(h)
+                earlier = new_people.get(h)  # the same person in an earlier row of the file
                 if r["code"] in existing_codes:
                     field, msg = "资格证书编码", "资格证书编码已存在于注册库。"
                 elif known and known[1] != r["name"]:
                     field, msg = "姓名", "姓名与注册库中该身份证号的姓名不一致。"
-                elif r["hash"] in new_people and new_people[r["hash"]]["name"] != r["name"]:
+                elif earlier and earlier["name"] != r["name"]:
                     field, msg = "姓名", "同一身份证号在文件中的姓名不一致。"
-                elif (known and (known[0], r["level"], r["category"]) in existing_pairs) or \
-                        (r["hash"], r["level"], r["category"]) in file_pairs:
+                elif (known and (known[0], level, category) in existing_pairs) or \
+                        (h, level, category) in file_pairs:
                     field, msg = "级别", "该人员已有相同级别和类别的医师资格。"
-                if msg:
-                    self._err(r["line"], field, msg)
-                    bad += 1
+                else:
+                    file_pairs.add((h, level, category))
+                    if not known and not earlier:
+                        new_people[h] = r
+                    good.append(r)
                     continue
-                file_pairs.add((r["hash"], r["level"], r["category"]))
-                if not known and r["hash"] not in new_people:
-                    new_people[r["hash"]] = r
-                good.append(r)
+                self._err(r["line"], field, msg)
+                bad += 1
             now = utcnow()
             if self.sqlite:
                 # the text sqlite3's datetime adapter would write, once instead of per row
@@ -502,9 +503,14 @@ class _Importer:
                 # who sees them (qualification_region): the province and city of each row's
                 # 身份证号 area, written here; persons already in the register may also be
                 # registered elsewhere, which the database adds for them
-                _bulk_insert(QualificationRegion.__table__, ("region_code", "qualification_id"),
-                             [(code, qid) for qid, r in zip(qual_ids, good)
-                              for code in (r["id"][:2], r["id"][:4])])
+                if self.sqlite:
+                    _bulk_insert(QualificationRegion.__table__, REGION_COLS,
+                                 [(code, qid) for qid, r in zip(qual_ids, good)
+                                  for code in (r["id"][:2], r["id"][:4])])
+                else:  # digits and ids: COPY's text format as it is, two lines per row
+                    _copy_text(QualificationRegion.__table__, REGION_COLS, "".join([
+                        f"{r['id'][:2]}\t{qid}\n{r['id'][:4]}\t{qid}\n"
+                        for qid, r in zip(qual_ids, good)]))
                 known_ids = sorted({pid for pid, _ in persons.values()})
                 if known_ids:
                     add_record_regions(db.session.connection(), Qualification, known_ids,
@@ -598,6 +604,19 @@ PERSON_COLS = ("id", "name", "gender", "birth_date", "id_number_enc", "id_number
                "id_number_masked", "is_military", "created_at")
 QUALIFICATION_COLS = ("id", "code", "person_id", "level", "category", "year", "school", "major",
                       "education_code", "issuing_authority", "kind", "created_at")
+
+
+REGION_COLS = ("region_code", "qualification_id")
+
+
+def _copy_text(table, cols, text: str) -> None:
+    """PostgreSQL: COPY rows already written in COPY's text format, in the session's
+    transaction (the driver's per-row formatting costs ~3 µs a row: 0.1 s for an import's
+    40,000 region rows, which need no escaping)."""
+    raw = db.session.connection().connection.driver_connection
+    with raw.cursor() as cur:
+        with cur.copy(f'COPY "{table.name}" ({", ".join(cols)}) FROM STDIN') as copy:
+            copy.write(text)
 
 
 def _bulk_insert(table, cols, rows: list[tuple]) -> None:
