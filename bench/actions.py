@@ -239,9 +239,46 @@ def import_rate(app, info, args, log) -> dict:
     return res
 
 
-def _import_once(app, info, svc, rows: int, offset: int) -> dict:
+def _unregistered_id_numbers(count: int, stamp: int) -> list[tuple[str, dt.date]]:
+    """(身份证号, 出生日期) of `count` men from one Beijing district whom the register does not
+    hold yet: the data set's persons (and those earlier actions added) share areas, birth
+    dates and sequence numbers with the generated ones, and a file of persons already
+    registered would measure the duplicate checks, not the import."""
     from stdnum.cn import ric
 
+    from models import db
+    from models.identity import id_blind_index
+    from models.registry import Person
+
+    def candidate(k, shift):
+        birth = dt.date(1975, 1, 1) + dt.timedelta(days=k % 4000)
+        seq = (stamp * 7 + k // 4000 + shift) % 500
+        base = f"110105{birth:%Y%m%d}{seq * 2 + 1:03d}"
+        return base + ric.calc_check_digit(base + "0"), birth
+
+    chosen = [candidate(k, 0) for k in range(count)]
+    shifts = [0] * count
+    for _ in range(500):
+        taken = set()
+        hashes = {id_blind_index(idno): k for k, (idno, _) in enumerate(chosen)}
+        keys = list(hashes)
+        for i in range(0, len(keys), 1000):
+            taken.update(db.session.scalars(sa.select(Person.id_number_hash).where(
+                Person.id_number_hash.in_(keys[i:i + 1000]))))
+        seen, clashing = set(), []
+        for k, (idno, _) in enumerate(chosen):
+            if idno in seen or id_blind_index(idno) in taken:
+                clashing.append(k)
+            seen.add(idno)
+        if not clashing:
+            return chosen
+        for k in clashing:
+            shifts[k] += 5  # the next free block of sequence numbers for this birth date
+            chosen[k] = candidate(k, shifts[k])
+    raise RuntimeError("no free 身份证号 for the bench import")
+
+
+def _import_once(app, info, svc, rows: int, offset: int) -> dict:
     from models import db
     from models.enums import UserKind
     from models.institution import Authority
@@ -251,14 +288,12 @@ def _import_once(app, info, svc, rows: int, offset: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     path = tmp / "qualifications.csv"
     stamp = (int(time.time()) + 17 * offset) % 100000
+    with app.app_context():
+        id_numbers = _unregistered_id_numbers(rows, stamp)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(svc.COLUMNS)
-        for k in range(rows):
-            birth = dt.date(1975, 1, 1) + dt.timedelta(days=k % 4000)
-            seq = (stamp * 7 + k // 4000) % 500
-            base = f"110105{birth:%Y%m%d}{seq * 2 + 1:03d}"
-            idno = base + ric.calc_check_digit(base + "0")
+        for k, (idno, birth) in enumerate(id_numbers):
             w.writerow([chinese_name(k + 7), idno, "男", birth.isoformat(),
                         f"I{stamp:05d}{k:09d}", "执业医师", "临床", 2010, "山西医科大学", "临床医学",
                         "", "山西省卫生厅", "新人新办法"])

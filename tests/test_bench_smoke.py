@@ -111,3 +111,24 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             db.session.remove()
             db.drop_all()
             db.engine.dispose()
+
+
+def test_the_bench_import_file_holds_only_persons_the_register_lacks(app_ctx):
+    """The bench's import file is made of new persons: a 身份证号 it would have generated
+    that the register already holds (the data set's persons share areas, birth dates and
+    sequence numbers) is replaced by another, and none repeats in the file."""
+    import datetime as dt
+
+    from bench.actions import _unregistered_id_numbers
+    from tests import factories as F
+    first = _unregistered_id_numbers(30, stamp=4242)
+    registered = [first[3][0], first[17][0]]
+    for idno in registered:
+        F.person(id_no=idno, birth=dt.date.fromisoformat(
+            f"{idno[6:10]}-{idno[10:12]}-{idno[12:14]}"))
+    again = _unregistered_id_numbers(30, stamp=4242)
+    numbers = [idno for idno, _ in again]
+    assert len(set(numbers)) == 30 and not set(registered) & set(numbers)
+    assert [n for n in numbers if n not in registered] and numbers[0] == first[0][0]
+    for idno, birth in again:
+        assert ric.is_valid(idno) and idno[6:14] == f"{birth:%Y%m%d}"
