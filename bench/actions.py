@@ -259,15 +259,14 @@ def _unregistered_id_numbers(count: int, stamp: int) -> list[tuple[str, dt.date]
     chosen = [candidate(k, 0) for k in range(count)]
     shifts = [0] * count
     for _ in range(500):
+        hashes = [id_blind_index(idno) for idno, _ in chosen]
         taken = set()
-        hashes = {id_blind_index(idno): k for k, (idno, _) in enumerate(chosen)}
-        keys = list(hashes)
-        for i in range(0, len(keys), 1000):
+        for i in range(0, count, 1000):
             taken.update(db.session.scalars(sa.select(Person.id_number_hash).where(
-                Person.id_number_hash.in_(keys[i:i + 1000]))))
+                Person.id_number_hash.in_(hashes[i:i + 1000]))))
         seen, clashing = set(), []
         for k, (idno, _) in enumerate(chosen):
-            if idno in seen or id_blind_index(idno) in taken:
+            if idno in seen or hashes[k] in taken:
                 clashing.append(k)
             seen.add(idno)
         if not clashing:
