@@ -682,15 +682,14 @@ def _prepared_chunks(path: str, filename: str, validator: "_Validator",
         yield validator.prepare(chunk), len(chunk)
 
 
-def _validated_chunks(path: str, filename: str, validator: "_Validator", engine=None,
-                      job_id: int | None = None, total: int | None = None):
-    """Yield (prepare()'s result, rows in chunk) while the next chunks are read, checked,
-    hashed and encrypted in a second thread: the current chunk's inserts run in the
-    PostgreSQL server while psycopg waits without the GIL, so the two overlap on the second
-    core. Given the engine (PostgreSQL), the thread also looks each chunk up in the register
-    and draws its ids on a connection of its own (see _look_up_on_connection): that database
-    work then runs in a second server process. A reader error (DomainError) is raised
-    here."""
+def _validated_chunks(path: str, filename: str, validator: "_Validator", engine,
+                      job_id: int, total: int | None = None):
+    """PostgreSQL: yield (prepare()'s result + lookup + reserved ids, rows in chunk) while the
+    next chunks are read, checked, hashed and encrypted in a second thread: the current
+    chunk's inserts run in the server while psycopg waits without the GIL, so the two
+    overlap on the second core. The thread also looks each chunk up in the register and
+    draws its ids on a connection of its own (see _look_up_on_connection): that database
+    work runs in a second server process. A reader error (DomainError) is raised here."""
     ready: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -706,15 +705,13 @@ def _validated_chunks(path: str, filename: str, validator: "_Validator", engine=
     def produce():
         register = None
         try:
-            if engine is not None:
-                register = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-            # with lookups here, short first chunks growing: the inserting thread waits for
-            # the first with nothing else to do
-            first = max(CHUNK_ROWS // 10, 1) if register is not None else None
-            for prepared, size in _prepared_chunks(path, filename, validator, first=first,
-                                                   total=total):
+            register = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+            # short first chunks, growing: the inserting thread waits for the first with
+            # nothing else to do
+            for prepared, size in _prepared_chunks(path, filename, validator,
+                                                   first=max(CHUNK_ROWS // 10, 1), total=total):
                 rows = prepared[0]
-                if register is not None and rows:
+                if rows:
                     prepared = prepared + _look_up_on_connection(register, job_id, rows)
                 if not put(("chunk", prepared, size)):
                     return
