@@ -115,6 +115,33 @@ def test_postgresql_keeps_prepared_statements_past_a_read_only_transaction(app_c
         conn.rollback()
 
 
+def test_a_rolled_back_table_change_leaves_no_stale_prepared_statement(app_ctx):
+    """A transaction that ran no DDL ends with a ROLLBACK sent past psycopg, which keeps its
+    prepared statements. One that changed a table's definition takes psycopg's own rollback:
+    a statement prepared inside it would otherwise come back with the rolled-back row type
+    (PostgreSQL: "cached plan must not change result type") on every later use."""
+    import pytest
+    import sqlalchemy as sa
+
+    from models import db
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg prepared statements (runs when TEST_DATABASE_URL is set)")
+    query = sa.text("SELECT * FROM scratch_sheet")
+    with db.engine.connect() as conn:
+        conn.execute(sa.text("CREATE TEMP TABLE scratch_sheet (a integer)"))
+        conn.execute(sa.text("INSERT INTO scratch_sheet VALUES (1)"))
+        conn.commit()
+        conn.execute(sa.text("ALTER TABLE scratch_sheet ADD COLUMN b text"))
+        for _ in range(7):  # prepared on its fifth use, inside the changed table's transaction
+            assert conn.execute(query).one()._fields == ("a", "b")
+        conn.rollback()
+        for _ in range(7):
+            assert conn.execute(query).all() == [(1,)]
+            conn.rollback()
+        assert _prepared_count(conn, "SELECT * FROM scratch_sheet") == 1
+        conn.rollback()
+
+
 def test_a_transaction_that_wrote_is_still_rolled_back(app_ctx, make):
     """Whatever wrote — an ORM flush, plain SQL, a COPY on the driver's own cursor — is
     undone by a rollback, and a read-only rollback changes nothing: the rows are not there."""
