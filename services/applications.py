@@ -548,21 +548,24 @@ def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, **valu
         raise DomainError(CONFLICT)
     version, old = app.version, app.status
     try:
-        res = db.session.execute(
+        # RETURNING refreshes the loaded application with what the row now holds (one
+        # statement, not an UPDATE and a SELECT)
+        updated = db.session.execute(
             sa.update(Application)
             .where(Application.id == app_id, Application.status == old,
                    Application.version == version)
             .values(status=new_status, version=version + 1, **values)
-            .execution_options(synchronize_session=False))
+            .returning(Application)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        ).scalar_one_or_none()
     except OperationalError:  # SQLite: another writer held the lock past the busy timeout
         db.session.rollback()
         raise DomainError(CONFLICT) from None
-    if res.rowcount != 1:
+    if updated is None:
         db.session.rollback()
         raise DomainError(CONFLICT)
-    db.session.refresh(app)
-    app._from_status = old
-    return app
+    updated._from_status = old
+    return updated
 
 
 def _event(app: Application, actor: Actor, from_status, to_status, opinion: str = ""):
