@@ -13,13 +13,14 @@ Sources, all on indexed columns:
 - assessments with `assessed_on` in the window of the persons above.
 """
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-
-from .batching import id_in
 
 from models import db
 from models.audit import AuditLog
@@ -48,26 +49,46 @@ class ChangeItem:
 
 
 def _written_in(value):
-    """A window bound (or the institution's id) written into the SQL rather than sent as a
-    parameter. PostgreSQL keeps one plan for a prepared statement and, not knowing the
-    window, assumed it wide: the day's moves were read from the audit log's time index, all
-    30,000 rows of a busy day, 11.6 ms, instead of the 420 moves on (action, at), 0.7 ms;
-    with the institution as a parameter the moves were planned anew at every request (1 ms).
-    The values are dates parsed from the form and the signed-in user's institution id,
-    rendered by SQLAlchemy's Date / DateTime / Integer / String literal processors."""
+    """A constant written into the SQL rather than sent as a parameter (see _param)."""
     kind = {dt.datetime: sa.DateTime, dt.date: sa.Date, int: sa.Integer}.get(type(value),
                                                                             sa.String)
     return sa.bindparam(None, value, type_=kind, literal_execute=True)
 
 
-def _in(column, start: dt.date, end: dt.date):
-    return sa.and_(column >= _written_in(start), column <= _written_in(end))
+def _param(name: str, kind):
+    """A request's value (window bound, institution id) written into the SQL at execution
+    rather than sent as a parameter. PostgreSQL keeps one plan for a prepared statement and,
+    not knowing the window, assumed it wide: the day's moves were read from the audit log's
+    time index, all 30,000 rows of a busy day, 11.6 ms, instead of the 420 moves on
+    (action, at), 0.7 ms; with the institution as a parameter the moves were planned anew at
+    every request (1 ms). The values are dates parsed from the form and the signed-in user's
+    institution id, rendered by SQLAlchemy's Date / DateTime / Integer / String literal
+    processors. Named, so that the statements are built once (_statements) and only
+    executed per request."""
+    return sa.bindparam(name, type_=kind, literal_execute=True)
 
 
-def _in_dt(column, start: dt.date, end: dt.date):
-    return sa.and_(
-        column >= _written_in(dt.datetime.combine(start, dt.time())),
-        column < _written_in(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())))
+def _in(column):
+    return sa.and_(column >= _param("start", sa.Date), column <= _param("end", sa.Date))
+
+
+def _in_dt(column):
+    return sa.and_(column >= _param("start_at", sa.DateTime),
+                   column < _param("end_before", sa.DateTime))
+
+
+def _ids_param(column, name: str, dialect: str):
+    """`column IN <a list of ids sent as one value>` (as batching.id_in, the list given at
+    execution): PostgreSQL `= ANY(array)`, SQLite `IN json_each(<json text>)`."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+    values = sa.func.json_each(sa.bindparam(name, type_=sa.String)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
+
+
+def _ids_value(ids, dialect: str):
+    ids = [int(i) for i in ids]
+    return ids if dialect == "postgresql" else json.dumps(ids)
 
 
 # more registrations changed nationally in a window than this is a bulk day: the
@@ -75,23 +96,29 @@ def _in_dt(column, start: dt.date, end: dt.date):
 BUSY_WINDOW_ROWS = 20_000
 
 
+@functools.lru_cache(maxsize=None)
+def _busy_window_statement(limit: int):
+    def capped(in_window):
+        rows = sa.select(Registration.id).where(in_window).limit(limit).subquery()
+        return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
+    return sa.select(capped(_in(Registration.approved_on))
+                     + capped(_in(Registration.status_changed_on)))
+
+
 def _busy_window(start: dt.date, end: dt.date) -> bool:
     """Whether the window holds a bulk day (a mass 注销, say): each date index range is
     counted only up to the bound (two short index scans in one statement), never in full."""
-    def capped(in_window):
-        rows = sa.select(Registration.id).where(in_window).limit(BUSY_WINDOW_ROWS).subquery()
-        return sa.select(sa.func.count()).select_from(rows).scalar_subquery()
-    total = db.session.scalar(sa.select(
-        capped(_in(Registration.approved_on, start, end))
-        + capped(_in(Registration.status_changed_on, start, end))))
+    total = db.session.scalar(_busy_window_statement(BUSY_WINDOW_ROWS),
+                              {"start": start, "end": end})
     return total >= BUSY_WINDOW_ROWS
 
 
-def _candidates(institution_id: int):
+def _candidates():
     """The registrations at this institution and the other registrations of persons who hold
     a valid one here: a few thousand ids for the biggest hospital, on the institution and
     person indexes."""
     mine = sa.orm.aliased(Registration)
+    institution_id = _param("institution_id", sa.Integer)
     return sa.union(
         sa.select(Registration.id).where(Registration.institution_id == institution_id),
         sa.select(Registration.id).join(mine, mine.person_id == Registration.person_id)
@@ -99,7 +126,7 @@ def _candidates(institution_id: int):
                mine.status == RegistrationStatus.VALID))
 
 
-def _scope_names():
+def _scope_names(dialect: str):
     """执业范围 of the registration, joined in code order (as Registration.scope_names), as a
     correlated subquery: its scope codes from the primary key's index, each name by code.
     PostgreSQL orders inside string_agg; SQLite (no ORDER BY in an aggregate before 3.44)
@@ -108,7 +135,7 @@ def _scope_names():
     name = (sa.select(PracticeScope.name).where(PracticeScope.code == scope.scope_code)
             .scalar_subquery())
     separator = sa.literal_column("'，'")
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return (sa.select(sa.func.string_agg(name, aggregate_order_by(separator,
                                                                       scope.scope_code)))
                 .where(scope.registration_id == Registration.id).scalar_subquery())
@@ -125,8 +152,7 @@ def _location_name():
             .where(Region.code == Registration.location_code).scalar_subquery())
 
 
-def _registration_rows(where, start: dt.date, end: dt.date, via=None,
-                       extra: tuple = ()) -> list:
+def _registration_rows(where, dialect: str, via=None, extra: tuple = ()):
     """The registrations matching `where` (and joined to `via`, a list of their ids, when
     given) with what an item shows (姓名, masked 身份证号, 机构 and 执业地点 names, the
     执业范围 of one approved in the window) as plain rows, in one statement: a busy
@@ -138,42 +164,46 @@ def _registration_rows(where, start: dt.date, end: dt.date, via=None,
         Registration.status, Registration.approved_on, Registration.status_changed_on,
         Registration.created_at, Institution.name.label("institution_name"),
         _location_name().label("location_name"),
-        sa.case((_in(Registration.approved_on, start, end), _scope_names()))
+        sa.case((_in(Registration.approved_on), _scope_names(dialect)))
         .label("scope_names"), *extra)
     if via is not None:
         query = query.select_from(via).join(Registration, Registration.id == via.c.id)
-    return db.session.execute(
-        query.join(Person, Person.id == Registration.person_id)
-        .join(Institution, Institution.id == Registration.institution_id)
-        .where(where).order_by(Registration.id).limit(MAX_ITEMS)).all()
+    return (query.join(Person, Person.id == Registration.person_id)
+            .join(Institution, Institution.id == Registration.institution_id)
+            .where(where).order_by(Registration.id).limit(MAX_ITEMS))
 
 
-def _was_at(institution_id: int):
+def _was_at(dialect: str):
     """The audit row's `before` names this institution: tested by the database, so a day's
     moves elsewhere in the country (hundreds) are neither sent nor decoded. The audit log
     writes the id as a JSON number: PostgreSQL's ->> gives its text, SQLite's json_extract
     the number."""
     value = AuditLog.before["institution_id"]
-    if db.session.get_bind().dialect.name == "postgresql":
-        return value.as_string() == _written_in(str(institution_id))
-    return value.as_integer() == _written_in(institution_id)
+    if dialect == "postgresql":
+        return value.as_string() == _param("institution_text", sa.String)
+    return value.as_integer() == _param("institution_id", sa.Integer)
 
 
-def changes_for_institution(institution_id: int, start: dt.date,
-                            end: dt.date | None = None) -> list[ChangeItem]:
-    end = end or start
-    here_now = (sa.select(Registration.person_id)
-                .where(Registration.institution_id == institution_id,
-                       Registration.status == RegistrationStatus.VALID))
-    changed = sa.or_(_in(Registration.approved_on, start, end),
-                     _in(Registration.status_changed_on, start, end))
+def _here_now():
+    """The persons who hold a valid registration at this institution."""
+    return (sa.select(Registration.person_id)
+            .where(Registration.institution_id == _param("institution_id", sa.Integer),
+                   Registration.status == RegistrationStatus.VALID))
+
+
+@functools.lru_cache(maxsize=None)
+def _statements(dialect: str, busy: bool):
+    """The feed's statements, built once per database kind (building them cost a fifth of
+    the page's time): the window and the institution are given at execution (_param).
+    Returns (registrations changed in the window, moves away from here, assessments)."""
+    changed = sa.or_(_in(Registration.approved_on), _in(Registration.status_changed_on))
+    institution_id = _param("institution_id", sa.Integer)
     via = None
-    if db.session.get_bind().dialect.name != "postgresql":
+    if dialect != "postgresql":
         # SQLite has no range statistics to choose by: the institution's registrations and
         # those of its physicians are read first and the dates tested on them
-        where = sa.and_(Registration.id.in_(sa.select(_candidates(institution_id).subquery())),
-                        changed)
-    elif not _busy_window(start, end):
+        where = sa.and_(Registration.id.in_(sa.select(_candidates().subquery())), changed)
+    elif not busy:
         # an ordinary window: the day's changes nationally (a few thousand entries of the
         # date indexes, which carry institution and person) are tested against the
         # institution without reading their rows; only the ones that concern it are fetched.
@@ -181,21 +211,57 @@ def changes_for_institution(institution_id: int, start: dt.date,
         # straight from the index, and only when a row is not the institution's own (a CTE's
         # scan cost twice the index's)
         ours = sa.or_(Registration.institution_id == institution_id,
-                      Registration.person_id.in_(here_now))
+                      Registration.person_id.in_(_here_now()))
         # the ids materialised first and joined (given them as a plain subquery, PostgreSQL
         # may plan from the registrations' side)
         via = sa.union(
-            sa.select(Registration.id).where(_in(Registration.approved_on, start, end), ours),
-            sa.select(Registration.id).where(_in(Registration.status_changed_on, start, end),
-                                             ours)).cte("changed").prefix_with("MATERIALIZED")
+            sa.select(Registration.id).where(_in(Registration.approved_on), ours),
+            sa.select(Registration.id).where(_in(Registration.status_changed_on), ours),
+        ).cte("changed").prefix_with("MATERIALIZED")
         where = sa.true()
     else:
         # a bulk day: read from the institution as SQLite does, the ids bound as one list —
         # given the subquery, PostgreSQL walks the whole register in id order for the LIMIT
         # (measured: 1.3 s on a day of 4.8 M changes)
-        where = sa.and_(id_in(Registration.id, db.session.scalars(
-            _candidates(institution_id)).all()), changed)
-    regs = _registration_rows(where, start, end, via)
+        where = sa.and_(_ids_param(Registration.id, "candidate_ids", dialect), changed)
+    registrations = _registration_rows(where, dialect, via)
+
+    # physicians whose registration moved to another institution in place (B5): the day's
+    # moves away from here (materialised first: the audit log is the small side), their
+    # registrations as they are now, in one statement
+    moves = (sa.select(AuditLog.at, sa.cast(AuditLog.object_id, sa.Integer).label("id"))
+             .where(AuditLog.action == _written_in("registration_change"),
+                    AuditLog.object_type == _written_in("registration"),
+                    _in_dt(AuditLog.at), _was_at(dialect),
+                    AuditLog.object_id.regexp_match(_written_in("^[0-9]{1,9}$")))
+             .order_by(AuditLog.id).limit(MAX_ITEMS).cte("moves").prefix_with("MATERIALIZED"))
+    moved = _registration_rows(Registration.institution_id != institution_id, dialect,
+                               via=moves, extra=(moves.c.at,))
+
+    assessments = (
+        sa.select(Assessment, Person.name, Person.id_number_masked)
+        .join(Person, Person.id == Assessment.person_id)
+        .where(_in(Assessment.assessed_on),
+               sa.or_(Assessment.person_id.in_(_here_now()),
+                      _ids_param(Assessment.person_id, "person_ids", dialect)))
+        .order_by(Assessment.id).limit(MAX_ITEMS))
+    return registrations, moved, assessments
+
+
+def changes_for_institution(institution_id: int, start: dt.date,
+                            end: dt.date | None = None) -> list[ChangeItem]:
+    end = end or start
+    dialect = db.session.get_bind().dialect.name
+    busy = dialect == "postgresql" and _busy_window(start, end)
+    registrations, moved, assessments = _statements(dialect, busy)
+    values = {"start": start, "end": end, "institution_id": institution_id,
+              "institution_text": str(institution_id),
+              "start_at": dt.datetime.combine(start, dt.time()),
+              "end_before": dt.datetime.combine(end + dt.timedelta(days=1), dt.time())}
+    if busy:
+        values["candidate_ids"] = _ids_value(
+            db.session.scalars(_candidates(), values).all(), dialect)
+    regs = db.session.execute(registrations, values).all()
 
     items: list[ChangeItem] = []
     person_ids: set[int] = set()
@@ -218,32 +284,16 @@ def changes_for_institution(institution_id: int, start: dt.date,
             add(r.status_changed_on, r, KIND_STATUS,
                 f"注册状态变为「{r.status.label}」，{where_text}")
 
-    # physicians whose registration moved to another institution in place (B5): the day's
-    # moves away from here (materialised first: the audit log is the small side), their
-    # registrations as they are now, in one statement
-    moves = (sa.select(AuditLog.at, sa.cast(AuditLog.object_id, sa.Integer).label("id"))
-             .where(AuditLog.action == _written_in("registration_change"),
-                    AuditLog.object_type == _written_in("registration"),
-                    _in_dt(AuditLog.at, start, end), _was_at(institution_id),
-                    AuditLog.object_id.regexp_match(_written_in("^[0-9]{1,9}$")))
-             .order_by(AuditLog.id).limit(MAX_ITEMS).cte("moves").prefix_with("MATERIALIZED"))
     last_move = {}  # moved more than once in the window: the last move
-    for r in _registration_rows(Registration.institution_id != _written_in(institution_id),
-                                start, end,
-                                via=moves, extra=(moves.c.at,)):
+    for r in db.session.execute(moved, values):
         if r.id not in last_move or r.at > last_move[r.id].at:
             last_move[r.id] = r
     for r in last_move.values():
         add(r.at.date(), r, KIND_LEFT,
             f"主要执业机构变更为{r.institution_name}，执业地点：{r.location_name}")
 
-    for a in db.session.execute(
-            sa.select(Assessment, Person.name, Person.id_number_masked)
-            .join(Person, Person.id == Assessment.person_id)
-            .where(_in(Assessment.assessed_on, start, end),
-                   sa.or_(Assessment.person_id.in_(here_now),
-                          id_in(Assessment.person_id, person_ids)))
-            .order_by(Assessment.id).limit(MAX_ITEMS)):
+    for a in db.session.execute(assessments,
+                                {**values, "person_ids": _ids_value(person_ids, dialect)}):
         assessment = a.Assessment
         items.append(ChangeItem(
             assessment.assessed_on, assessment.person_id, a.name, a.id_number_masked,
