@@ -15,9 +15,21 @@ def id_in(column, ids):
     if not ids:
         return sa.false()
     dialect = db.session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        return column.in_(ids)
+    return id_in_parameter(column, None, dialect, id_list_value(ids, dialect))
+
+
+def id_in_parameter(column, name: str | None, dialect: str, value=None):
+    """id_in's expression with the list as the parameter `name`, given at execution as
+    id_list_value(ids) — for a statement built once and executed with other lists."""
     if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
-    if dialect == "sqlite":
-        values = sa.func.json_each(json.dumps(ids)).table_valued("value")
-        return column.in_(sa.select(values.c.value))
-    return column.in_(ids)
+        return column == sa.any_(sa.bindparam(name, value, type_=postgresql.ARRAY(sa.Integer)))
+    values = sa.func.json_each(sa.bindparam(name, value, type_=sa.String)).table_valued("value")
+    return column.in_(sa.select(values.c.value))
+
+
+def id_list_value(ids, dialect: str):
+    """An id list as id_in_parameter's parameter takes it."""
+    ids = [int(i) for i in ids]
+    return ids if dialect == "postgresql" else json.dumps(ids)

@@ -14,13 +14,13 @@ Sources, all on indexed columns:
 """
 import datetime as dt
 import functools
-import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from .batching import id_in_parameter, id_list_value
 
 from models import db
 from models.audit import AuditLog
@@ -75,20 +75,6 @@ def _in(column):
 def _in_dt(column):
     return sa.and_(column >= _param("start_at", sa.DateTime),
                    column < _param("end_before", sa.DateTime))
-
-
-def _ids_param(column, name: str, dialect: str):
-    """`column IN <a list of ids sent as one value>` (as batching.id_in, the list given at
-    execution): PostgreSQL `= ANY(array)`, SQLite `IN json_each(<json text>)`."""
-    if dialect == "postgresql":
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
-    values = sa.func.json_each(sa.bindparam(name, type_=sa.String)).table_valued("value")
-    return column.in_(sa.select(values.c.value))
-
-
-def _ids_value(ids, dialect: str):
-    ids = [int(i) for i in ids]
-    return ids if dialect == "postgresql" else json.dumps(ids)
 
 
 # more registrations changed nationally in a window than this is a bulk day: the
@@ -223,7 +209,7 @@ def _statements(dialect: str, busy: bool):
         # a bulk day: read from the institution as SQLite does, the ids bound as one list —
         # given the subquery, PostgreSQL walks the whole register in id order for the LIMIT
         # (measured: 1.3 s on a day of 4.8 M changes)
-        where = sa.and_(_ids_param(Registration.id, "candidate_ids", dialect), changed)
+        where = sa.and_(id_in_parameter(Registration.id, "candidate_ids", dialect), changed)
     registrations = _registration_rows(where, dialect, via)
 
     # physicians whose registration moved to another institution in place (B5): the day's
@@ -243,7 +229,7 @@ def _statements(dialect: str, busy: bool):
         .join(Person, Person.id == Assessment.person_id)
         .where(_in(Assessment.assessed_on),
                sa.or_(Assessment.person_id.in_(_here_now()),
-                      _ids_param(Assessment.person_id, "person_ids", dialect)))
+                      id_in_parameter(Assessment.person_id, "person_ids", dialect)))
         .order_by(Assessment.id).limit(MAX_ITEMS))
     return registrations, moved, assessments
 
@@ -259,7 +245,7 @@ def changes_for_institution(institution_id: int, start: dt.date,
               "start_at": dt.datetime.combine(start, dt.time()),
               "end_before": dt.datetime.combine(end + dt.timedelta(days=1), dt.time())}
     if busy:
-        values["candidate_ids"] = _ids_value(
+        values["candidate_ids"] = id_list_value(
             db.session.scalars(_candidates(), values).all(), dialect)
     regs = db.session.execute(registrations, values).all()
 
@@ -293,7 +279,7 @@ def changes_for_institution(institution_id: int, start: dt.date,
             f"主要执业机构变更为{r.institution_name}，执业地点：{r.location_name}")
 
     for a in db.session.execute(assessments,
-                                {**values, "person_ids": _ids_value(person_ids, dialect)}):
+                                {**values, "person_ids": id_list_value(person_ids, dialect)}):
         assessment = a.Assessment
         items.append(ChangeItem(
             assessment.assessed_on, assessment.person_id, a.name, a.id_number_masked,
