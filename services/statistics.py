@@ -47,9 +47,11 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
     """Grouped in the database, never a row per physician in Python: one grouped query over
     (类别, 级别, 科室, 性别, 年龄段) — 性别 and 出生日期 as kept on the registration, the age band a
     CASE on birth-date cut-offs computed here, so it is portable — one for 执业范围, one
-    counting the physicians with an account and one for account states. The last two (an
-    account lookup per physician without one at this institution) run at the same time on a
-    second connection: a big hospital's page waits for the longer half, not for the sum."""
+    counting the physicians with an account and one for account states. The 执业范围 count
+    (a scope lookup per physician: 11 ms for 4,500 on PostgreSQL) and the last two (an
+    account lookup per physician without one at this institution) run at the same time on
+    connections of their own: a big hospital's page waits for the longest part, not for
+    the sum."""
     today = today or dt.date.today()
     where = _base(inst_id)
     s = db.session
@@ -68,6 +70,13 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
         [sa.select(sa.func.count()).select_from(Registration).where(*where, has_account),
          sa.select(PhysicianAccount.state, sa.func.count())
          .where(PhysicianAccount.institution_id == inst_id).group_by(PhysicianAccount.state)])
+    scope_side = _side_pool().submit(
+        _side_connection_results, s.get_bind(),
+        [sa.select(PracticeScope.name, sa.func.count())
+         .select_from(Registration).join(registration_scope,
+                                         registration_scope.c.registration_id == Registration.id)
+         .join(PracticeScope, PracticeScope.code == registration_scope.c.scope_code)
+         .where(*where).group_by(PracticeScope.name).order_by(sa.func.count().desc())])
     # born after the cut-off of band i's lower age -> younger than that age
     band = sa.case(*[(Registration.person_birth_date > _years_before(today, lo), i - 1)
                      for i, (lo, _hi, _label) in enumerate(AGE_BANDS) if i > 0],
@@ -81,16 +90,11 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
                                     band)).all()
         dept_names = dict(s.execute(sa.select(Department.id, Department.name)
                                     .where(Department.institution_id == inst_id)).all())
-        by_scope = s.execute(
-            sa.select(PracticeScope.name, sa.func.count())
-            .select_from(Registration).join(registration_scope,
-                                            registration_scope.c.registration_id
-                                            == Registration.id)
-            .join(PracticeScope, PracticeScope.code == registration_scope.c.scope_code)
-            .where(*where).group_by(PracticeScope.name).order_by(sa.func.count().desc())).all()
     finally:
-        futures.wait([side])  # the side connection is back in the pool before we go on
+        # the side connections are back in the pool before we go on
+        futures.wait([side, scope_side])
     ((with_account,),), acct_rows = side.result()
+    (by_scope,) = scope_side.result()
     by_cat, by_level, by_gender, dept_counts = Counter(), Counter(), Counter(), Counter()
     bands = {label: 0 for _, _, label in AGE_BANDS}
     registered_persons = 0
