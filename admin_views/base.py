@@ -8,6 +8,8 @@ import time
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlalchemy import orm
+from sqlalchemy.sql.util import find_tables
 
 from flask import abort, current_app, g, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView, expose
@@ -99,6 +101,33 @@ class DetailsRowAction(ViewRowAction):
             get_url(".details_view", id=mark, url=return_url), self.title or ""), row_id)
 
 
+def collection_load(attr, parent=None):
+    """Loader option for a collection a list page shows: joined to the page's rows on
+    PostgreSQL (each statement there is a round trip between processes), a statement of its
+    own on SQLite, whose planner would build the whole association table for an outer join
+    to a nested join."""
+    joined = db.session.get_bind().dialect.name == "postgresql"
+    how = "joinedload" if joined else "selectinload"
+    return getattr(parent if parent is not None else orm, how)(attr)
+
+
+def page_rows_with_loads(query, model, loads):
+    """The rows of one list page with the relations it shows, in one statement.
+
+    `query` is the page as Flask-Admin built it (filters, order, LIMIT/OFFSET). Joining
+    relations to it directly would join them for every row an OFFSET skips too; here the
+    page's ids are chosen first, in a subquery that reads the list's index alone, and only
+    those rows are joined to their relations."""
+    order = query._order_by_clauses  # Query keeps no public accessor for its ORDER BY
+    if any(table is not model.__table__ for clause in order
+           for table in find_tables(clause, check_columns=True, include_aliases=True)):
+        # ordered by a joined table's column: that join lives in the subquery only
+        return query.options(*loads)
+    page_ids = query.with_entities(model.id).subquery()
+    return (query.session.query(model).join(page_ids, model.id == page_ids.c.id)
+            .options(*loads).order_by(*order))
+
+
 class ScopedModelView(ConsoleAccessMixin, ModelView):
     """Read-only by default; subclasses implement `scope(query)` for their tenant."""
 
@@ -129,6 +158,22 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
 
     def get_count_query(self):
         return self.scope(super().get_count_query())
+
+    def list_loads(self) -> list:
+        """Loader options for the relations a list page shows, loaded with its rows by
+        page_rows_with_loads (none here: a view that shows relations lists them)."""
+        return []
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
+                 page_size=None):
+        loads = self.list_loads()
+        count, rows = super().get_list(page, sort_column, sort_desc, search, filters,
+                                       execute=execute and not loads, page_size=page_size)
+        if loads:
+            rows = page_rows_with_loads(rows, self.model, loads)
+            if execute:
+                rows = rows.all()
+        return count, rows
 
     def get_one(self, id):
         try:

@@ -12,7 +12,7 @@ from flask_admin import Admin
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from models import db
 from models.account import ActivationCode, ChangeRequest, PhysicianAccount, Photo
@@ -29,8 +29,9 @@ from services import DomainError, audit
 from services.batching import id_in
 from web.auth import current_actor
 
-from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView, expose,
-                   password_change_page, row_link, tenant_institution_id)
+from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView,
+                   collection_load, expose, password_change_page, row_link,
+                   tenant_institution_id)
 
 ROLES = (ConsoleRole.INSTITUTION_ADMIN,)
 PAGE_SIZE = 50
@@ -102,7 +103,7 @@ def _age(view, context, model, name):
 
 
 def _account_state(view, context, model, name):
-    acct = view.accounts_by_person.get(model.person_id)
+    acct = model.person.live_account
     return acct.state.label if acct else "尚未注册账户"
 
 
@@ -229,8 +230,7 @@ class RegistrationListView(OrgListView):
     # id breaking ties so that pages do not overlap
     column_sortable_list = [("person.name", ("person_name", "id")), "approved_on"]
     column_default_sort = ("id", False)
-    column_auto_select_related = False  # eager loads are chosen in get_query
-    accounts_by_person: dict = {}
+    column_auto_select_related = False  # relations are loaded as list_loads says
 
     def ref(self, kind, code):
         if not code:
@@ -242,47 +242,37 @@ class RegistrationListView(OrgListView):
             cache[kind] = _ref_labels(kind)
         return cache[kind].get(code, code)
 
-    def get_query(self):
-        # no join to person: the 医师姓名 filter probes person per row and Flask-Admin joins
-        # it itself when sorting by name; a join here would make an OFFSET page read every
-        # skipped physician's person row (PostgreSQL: 35 ms at page 223)
-        return super().get_query().options(*self._eager_options())
-
-    # relationships the list and export columns show (each costs a statement per page)
-    _EAGER_BY_COLUMN = {"scopes": "scopes", "department": "department",
-                        "qualification": "qualification", "education": "qualification",
-                        "school": "qualification", "major": "qualification",
-                        "authority": "authority", "location": "location",
-                        "institution": "institution"}
+    # relationships the list and export columns show, loaded with the page's rows
+    # (page_rows_with_loads: the page's ids first, so an OFFSET page never joins the rows
+    # it skips; the 医师姓名 filter probes person per row instead of a join)
+    _LOAD_BY_COLUMN = {"scopes": "scopes", "department": "department",
+                       "qualification": "qualification", "education": "qualification",
+                       "school": "qualification", "major": "qualification",
+                       "authority": "authority", "location": "location",
+                       "institution": "institution"}
+    _COLLECTIONS = {"scopes"}
 
     def _shown_columns(self) -> set:
         return set(self.column_list or ()) | set(self.column_export_list or ())
 
-    def _eager_options(self):
-        names = {"person"} | {self._EAGER_BY_COLUMN[c] for c in self._shown_columns()
-                              if c in self._EAGER_BY_COLUMN}
-        return [selectinload(getattr(Registration, n)) for n in sorted(names)]
-
-    def _load_accounts(self, rows):
-        person_ids = [r.person_id for r in rows]
-        self.accounts_by_person = {
-            a.person_id: a for a in db.session.scalars(sa.select(PhysicianAccount).where(
-                PhysicianAccount.person_id.in_(person_ids),
-                PhysicianAccount.state != AccountState.REVOKED))} if person_ids else {}
+    def list_loads(self) -> list:
+        shown = self._shown_columns()
+        names = {"person"} | {self._LOAD_BY_COLUMN[c] for c in shown
+                              if c in self._LOAD_BY_COLUMN}
+        loads = [collection_load(getattr(Registration, n)) if n in self._COLLECTIONS
+                 else joinedload(getattr(Registration, n)) for n in sorted(names)]
+        if "account_state" in shown:
+            loads.append(joinedload(Registration.person).joinedload(Person.live_account)
+                         .load_only(PhysicianAccount.state))
+        return loads
 
     def get_list(self, *args, **kwargs):
         self._ref_cache = None
-        count, rows = super().get_list(*args, **kwargs)
-        if "account_state" in self._shown_columns():
-            self._load_accounts(rows)
-        return count, rows
+        return super().get_list(*args, **kwargs)
 
     def get_one(self, id):
         self._ref_cache = None
-        obj = super().get_one(id)
-        if obj is not None:
-            self._load_accounts([obj])
-        return obj
+        return super().get_one(id)
 
 
 class MainPhysicianView(RegistrationListView):
@@ -349,9 +339,9 @@ class FiledOutView(RegistrationListView):
                               Filing.status == FilingStatus.VALID,
                               Filing.institution_id != inst_id))
 
-    def get_query(self):
-        return super().get_query().options(
-            selectinload(Registration.filings).selectinload(Filing.institution))
+    def list_loads(self) -> list:
+        return super().list_loads() + [
+            collection_load(Registration.filings).joinedload(Filing.institution)]
 
 
 class FiledPhysiciansView(RegistrationListView):
@@ -426,15 +416,17 @@ class _SiteListView(OrgListView):
 
     def get_query(self):
         # the 医师姓名 filter probes person from the registration, so registration is joined
-        # only when a filter is set; person never is (the rows' persons are loaded after)
-        reg = self.model.registration
+        # only when a filter is set; person never is (loaded with the page's rows)
         query = super().get_query()
         if self._filtered():
-            query = query.join(reg)
-        return query.options(
-            selectinload(reg).selectinload(Registration.person),
-            selectinload(reg).selectinload(Registration.scopes),
-            selectinload(reg).selectinload(Registration.institution))
+            query = query.join(self.model.registration)
+        return query
+
+    def list_loads(self) -> list:
+        reg = self.model.registration
+        return [joinedload(reg).joinedload(Registration.person),
+                joinedload(reg).joinedload(Registration.institution),
+                collection_load(Registration.scopes, parent=joinedload(reg))]
 
     def get_count_query(self):
         query = super().get_count_query()
@@ -549,9 +541,6 @@ class OtherProvincesView(RegistrationListView):
                    sa.func.substr(Registration.location_code, 1, 2) != inst.region_code[:2])
         ).all()
         return g._other_province_ids
-
-    def get_query(self):
-        return super().get_query().options(selectinload(Registration.institution))
 
 
 # ====================================================================== I5 / I6

@@ -4,10 +4,10 @@ periodic assessments (定期考核), credit records (信用记录) and direct bu
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from . import db
-from .enums import (AssessmentResult, CreditKind, DirectBusinessKind, FilingStatus, Gender,
+from .enums import (AccountState, AssessmentResult, CreditKind, DirectBusinessKind, FilingStatus, Gender,
                     PhysicianCategory, PhysicianLevel, QualificationKind, RegistrationStatus,
                     enum_column)
 from .identity import IdentityNumberMixin
@@ -40,6 +40,10 @@ class Person(IdentityNumberMixin, db.Model):
                                   order_by="Qualification.year")
     registrations = relationship("Registration", back_populates="person",
                                  order_by="Registration.id")
+    # the person's 医师个人账户 that is not revoked (one at most): read-only, so that a list
+    # can load its 医师账户状态 with its rows
+    live_account = relationship("PhysicianAccount", viewonly=True, uselist=False,
+                                primaryjoin=lambda: _live_account_join())
 
     def age(self, today: dt.date | None = None) -> int:
         today = today or dt.date.today()
@@ -48,6 +52,12 @@ class Person(IdentityNumberMixin, db.Model):
 
     def __str__(self):
         return self.name
+
+
+def _live_account_join():
+    from .account import PhysicianAccount
+    return sa.and_(foreign(PhysicianAccount.person_id) == Person.id,
+                   PhysicianAccount.state != AccountState.REVOKED)
 
 
 class Qualification(db.Model):  # 医师资格: issued once, never edited by the physician

@@ -170,6 +170,58 @@ def test_main_physicians_sort_by_name(client, make, two, login_as):
     assert desc == list(reversed(first_seen))
 
 
+def _list_rows(html: str) -> list[str]:
+    """The text of each data row of a list page."""
+    body = html.split("model-list", 1)[1].split("</table>", 1)[0].split("</thead>", 1)[-1]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
+
+
+def test_main_physicians_pages_show_each_rows_own_relations(client, make, two, login_as):
+    """Every page of 主执业机构在本院医师 — page 2 too (reached by OFFSET), in id and in name
+    order — shows each physician with their own 所在科室, 执业范围 and 医师账户状态: a revoked
+    account counts as none, another institution's physicians never appear."""
+    from models.reference import PracticeScope
+    mine, other, admin = two
+    depts = [Department(institution_id=mine.id, name=f"第{i}病区") for i in range(5)]
+    db.session.add_all(depts)
+    db.session.commit()
+    scope_names = {c: db.session.get(PracticeScope, c).name for c in ("11", "12")}
+    expected = {}
+    for i in range(25):
+        codes = ("11", "12") if i % 2 else ("11",)
+        p, reg = make.registered_physician(mine, scope_codes=codes)
+        p.name = f"医{'甲乙丙丁戊'[i // 5]}{'子丑寅卯辰'[i % 5]}"
+        reg.department_id = depts[i % 5].id
+        if i % 3 == 0:
+            make.physician_account(p, state=AccountState.ACTIVATED, institution_obj=mine)
+            state = "已激活"
+        elif i % 3 == 1:
+            make.physician_account(p, state=AccountState.REVOKED, institution_obj=mine)
+            state = "尚未注册账户"
+        else:
+            state = "尚未注册账户"
+        db.session.commit()
+        expected[p.name] = (depts[i % 5].name, [scope_names[c] for c in codes], state)
+    foreign, _ = make.registered_physician(other)
+    login_as(admin)
+    for order in ("", "sort=0&", "sort=0&desc=1&"):
+        seen = []
+        for page in (0, 1):
+            rows = _list_rows(_page(client, f"/org/main-physicians/?{order}page={page}"))
+            assert len(rows) == (20 if page == 0 else 5), (order, page)
+            for row in rows:
+                name = next(n for n in expected if n in row)
+                dept, scopes, state = expected[name]
+                assert dept in row and state in row, (order, page, row)
+                assert all(s in row for s in scopes), (order, page, row)
+                assert foreign.name not in row
+                seen.append(name)
+        assert sorted(seen) == sorted(expected), order
+        if order:
+            assert seen == sorted(expected, reverse="desc" in order), order
+
+
 def test_foreign_ids_in_details_filters_and_exports_find_nothing(client, make, two, login_as):
     mine, other, admin = two
     _, own_reg, _ = fo.activated_physician(mine)

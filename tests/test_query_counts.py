@@ -299,3 +299,36 @@ def test_change_feed_sql_does_not_grow_with_changes(app, client, make, login_as)
     assert len(large) <= len(small), (
         f"{url}: {len(small)} statements for 8 changes, {len(large)} for 48:\n"
         + "\n".join(" ".join(s.split())[:160] for s in large))
+
+
+# the institution lists whose rows show relations: statements besides the session, the count
+# and the rows themselves — (always, on SQLite only). Many-to-one relations (person, 所在科室,
+# 医师账户, 主要执业机构) come in the rows' statement everywhere; collections (执业范围,
+# 备案机构) too on PostgreSQL, where each statement is a round trip, and in one statement each
+# on SQLite (see admin_views.base.collection_load).
+ORG_RELATION_LISTS = {
+    "org_main_physicians": (1, 1),  # the 所在科室 filter's options; 执业范围
+    "org_filed_out": (0, 2),  # 执业范围, 备案机构
+    "org_filed_physicians": (0, 1),
+    "org_filed_in": (0, 1),
+    "org_legacy_sites": (0, 1),
+    "org_other_provinces": (1, 1),  # the ids of the other provinces' registrations; 执业范围
+}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ORG_RELATION_LISTS))
+def test_org_list_relations_come_with_the_rows(app, client, make, login_as, endpoint):
+    from models import db
+    view = _view(app, endpoint)
+    url = view.url.rstrip("/") + "/"
+    world = World(make)
+    login_as(_user_for(view, world, make))
+    world.add(25)
+    _render(app, client, url)
+    statements, html = _render(app, client, url)
+    assert _rows(html) > 5, endpoint
+    always, sqlite_only = ORG_RELATION_LISTS[endpoint]
+    expected = 3 + always + (sqlite_only if db.engine.dialect.name == "sqlite" else 0)
+    assert len(statements) == expected, (
+        f"{endpoint}: {len(statements)} statements, expected {expected}:\n" + "\n".join(
+            " ".join(s.split())[:160] for s in statements))
