@@ -8,7 +8,6 @@ import time
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from sqlalchemy import orm
 from sqlalchemy.sql.util import find_tables
 
 from flask import abort, current_app, g, redirect, request, url_for
@@ -99,16 +98,6 @@ class DetailsRowAction(ViewRowAction):
         get_url = self._resolve_symbol(context, "get_url")
         return row_link(("details", return_url), lambda mark: self._LINK.format(
             get_url(".details_view", id=mark, url=return_url), self.title or ""), row_id)
-
-
-def collection_load(attr, parent=None):
-    """Loader option for a collection a list page shows: joined to the page's rows on
-    PostgreSQL (each statement there is a round trip between processes), a statement of its
-    own on SQLite, whose planner would build the whole association table for an outer join
-    to a nested join."""
-    joined = db.session.get_bind().dialect.name == "postgresql"
-    how = "joinedload" if joined else "selectinload"
-    return getattr(parent if parent is not None else orm, how)(attr)
 
 
 def page_rows_with_loads(query, model, loads):

@@ -21,6 +21,7 @@ from models.enums import (AccountState, ConsoleRole, FaqAudience, FilingStatus,
                           VerificationOutcome)
 from models.identity import id_blind_index, mask_phone
 from models.institution import Department, Institution
+from models.loading import collection_load
 from models.messaging import FaqEntry, Question
 from models.reference import ReferenceItem, TreatmentSubject
 from models.registry import (CreditRecord, Filing, LegacySite, Person, Qualification,
@@ -29,9 +30,8 @@ from services import DomainError, audit
 from services.batching import id_in
 from web.auth import current_actor
 
-from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView,
-                   collection_load, expose, password_change_page, row_link,
-                   tenant_institution_id)
+from .base import (BaseView, ConsoleAccessMixin, ConsoleIndexView, ScopedModelView, expose,
+                   password_change_page, row_link, tenant_institution_id)
 
 ROLES = (ConsoleRole.INSTITUTION_ADMIN,)
 PAGE_SIZE = 50

@@ -1,10 +1,11 @@
 """P7 my records: the 基本信息 home, 资格信息, 执业信息 and 考核信息."""
 import sqlalchemy as sa
 from flask import g, render_template, request
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from models import db
 from models.enums import RegistrationStatus
+from models.loading import collection_load
 from models.registry import Assessment, Filing, LegacySite, Qualification, Registration
 from services import audit
 from services.profile import current_values, reference_label, reference_labels
@@ -14,14 +15,16 @@ from . import bp
 from .common import activated_required
 
 
-# what the pages show of each registration, loaded with it (not a statement per place)
-_SHOWN = (joinedload(Registration.location), joinedload(Registration.institution),
-          joinedload(Registration.authority), selectinload(Registration.scopes))
+def _shown():
+    """What the pages show of each registration, loaded with it (not a statement per
+    place)."""
+    return (joinedload(Registration.location), joinedload(Registration.institution),
+            joinedload(Registration.authority), collection_load(Registration.scopes))
 
 
 def _registrations(person_id, *extra_options):
     regs = list(db.session.scalars(sa.select(Registration).where(
-        Registration.person_id == person_id).options(*_SHOWN, *extra_options)
+        Registration.person_id == person_id).options(*_shown(), *extra_options)
         .order_by(Registration.approved_on.desc(), Registration.id.desc())).unique())
     regs.sort(key=lambda r: r.status != RegistrationStatus.VALID)
     return regs
@@ -77,10 +80,10 @@ def practice():
     acct = g.account
     regs = _registrations(
         acct.person_id, joinedload(Registration.department),
-        selectinload(Registration.filings).options(joinedload(Filing.institution),
-                                                   joinedload(Filing.authority)),
-        selectinload(Registration.legacy_sites).options(joinedload(LegacySite.institution),
-                                                        joinedload(LegacySite.authority)),
+        collection_load(Registration.filings).options(joinedload(Filing.institution),
+                                                      joinedload(Filing.authority)),
+        collection_load(Registration.legacy_sites).options(
+            joinedload(LegacySite.institution), joinedload(LegacySite.authority)),
     ) if acct.person_id else []
     return render_template("portal/practice.html", regs=regs,
                            certificate_no=acct.person.certificate_no if acct.person else "")

@@ -222,6 +222,33 @@ def test_main_physicians_pages_show_each_rows_own_relations(client, make, two, l
             assert seen == sorted(expected, reverse="desc" in order), order
 
 
+def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
+    """page_rows_with_loads on a page ordered by the list's own column and on one ordered by
+    a joined table's column (the join then stays in the page's query): the same rows, in the
+    same order, as the page query alone, with the relations loaded."""
+    from sqlalchemy.orm import joinedload
+
+    from admin_views.base import page_rows_with_loads
+    from models.registry import Person
+    mine, other, _ = two
+    for name in ["丙", "甲", "丁", "乙", "戊"]:
+        p, reg = make.registered_physician(mine)
+        p.name = f"医师{name}"
+    make.registered_physician(other)
+    db.session.commit()
+    base = db.session.query(Registration).filter(Registration.institution_id == mine.id)
+    pages = [base.order_by(Registration.person_name.desc(), Registration.id),
+             base.join(Person).order_by(Person.name, Registration.id)]
+    for page in pages:
+        page = page.limit(3).offset(1)
+        expected = [r.id for r in page.all()]
+        db.session.expunge_all()
+        rows = page_rows_with_loads(page, Registration,
+                                    [joinedload(Registration.person)]).all()
+        assert [r.id for r in rows] == expected and len(expected) == 3
+        assert all("person" in r.__dict__ for r in rows)  # loaded, not lazily
+
+
 def test_foreign_ids_in_details_filters_and_exports_find_nothing(client, make, two, login_as):
     mine, other, admin = two
     _, own_reg, _ = fo.activated_physician(mine)

@@ -305,7 +305,7 @@ def test_change_feed_sql_does_not_grow_with_changes(app, client, make, login_as)
 # and the rows themselves — (always, on SQLite only). Many-to-one relations (person, 所在科室,
 # 医师账户, 主要执业机构) come in the rows' statement everywhere; collections (执业范围,
 # 备案机构) too on PostgreSQL, where each statement is a round trip, and in one statement each
-# on SQLite (see admin_views.base.collection_load).
+# on SQLite (see models.loading.collection_load).
 ORG_RELATION_LISTS = {
     "org_main_physicians": (1, 1),  # the 所在科室 filter's options; 执业范围
     "org_filed_out": (0, 2),  # 执业范围, 备案机构
