@@ -522,25 +522,31 @@ class OtherProvincesView(RegistrationListView):
     column_filters = [_NameFilter(Registration.person_id, "医师姓名")]
 
     def scope(self, query):
-        return query.filter(id_in(Registration.id, self._other_province_ids()))
+        province = _inst().region_code[:2]
+        return query.filter(id_in(Registration.person_id, self._persons_elsewhere()),
+                            Registration.status == RegistrationStatus.VALID,
+                            sa.func.substr(Registration.location_code, 1, 2) != province)
 
-    def _other_province_ids(self):
-        """Ids of the valid registrations in other provinces of this institution's
-        physicians, found through the institution and person indexes (a few thousand
-        lookups) once per request — so the list never walks the national register looking
-        for rows that may not exist."""
-        if "_other_province_ids" in g:
-            return g._other_province_ids
+    def _persons_elsewhere(self):
+        """This institution's physicians with a valid registration in another province,
+        found once per request with an index-only probe per physician in the index of valid
+        registrations by (person, 执业地点) — so the list never walks the national register
+        looking for rows that may not exist. The status is written into the SQL: PostgreSQL
+        uses a partial index only for a condition it can see."""
+        if "_persons_elsewhere" in g:
+            return g._persons_elsewhere
         inst = _inst()
         mine = sa.orm.aliased(Registration)
-        g._other_province_ids = db.session.scalars(
-            sa.select(Registration.id)
+        valid = sa.bindparam(None, RegistrationStatus.VALID, type_=Registration.status.type,
+                             literal_execute=True)
+        g._persons_elsewhere = db.session.scalars(
+            sa.select(Registration.person_id).distinct()
             .join(mine, mine.person_id == Registration.person_id)
             .where(mine.institution_id == inst.id, mine.status == RegistrationStatus.VALID,
-                   Registration.status == RegistrationStatus.VALID,
+                   Registration.status == valid,
                    sa.func.substr(Registration.location_code, 1, 2) != inst.region_code[:2])
         ).all()
-        return g._other_province_ids
+        return g._persons_elsewhere
 
 
 # ====================================================================== I5 / I6
