@@ -261,7 +261,8 @@ class Loader:
                                               "authority_id", "approved_on", "status",
                                               "department_id", "created_at", "province_code",
                                               "city_code", "county_code", "person_name",
-                                              "person_gender", "person_birth_date"],
+                                              "person_gender", "person_birth_date",
+                                              "scope_codes"],
                     self.batch,
                     parents=(wp, wq))
         ws = Writer(conn, md["registration_scope"], ["registration_id", "scope_code"],
@@ -322,10 +323,10 @@ class Loader:
                       else RegistrationStatus.FILED if r == 4 else RegistrationStatus.VALID)
             location = county[:2] + "0000" if level == PhysicianLevel.PHYSICIAN else county
             dept = departments[pid % len(departments)] if departments else None
+            scopes = self.scopes[cat]
             wr.add(pid, pid, pid, level, cat, location, iid, auth,
                    EPOCH + dt.timedelta(days=18000 + pid % 9000), status, dept, now,
-                   *jurisdiction_codes(county), name, gender, birth)
-            scopes = self.scopes[cat]
+                   *jurisdiction_codes(county), name, gender, birth, scopes[pid % len(scopes)])
             ws.add(pid, scopes[pid % len(scopes)])
             if pid % 2 == 0:  # 定期考核 for half the register
                 wasm.add(asm_start + n_asm, pid, dt.date(2019, 1, 1), dt.date(2020, 12, 31),

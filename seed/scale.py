@@ -376,7 +376,7 @@ def build_scale(physicians, institutions, batch, echo):
                 "status_reason_code": reason,
                 **dict(zip(("province_code", "city_code", "county_code"),
                            jurisdiction_codes(county))),
-                "created_at": now})
+                "scope_codes": SCOPES[cat][n % len(SCOPES[cat])], "created_at": now})
             specs.append((n, idn, name, inst_id, status, SCOPES[cat][n % len(SCOPES[cat])]))
         person_ids = _insert(person_t, persons)
         for q, pid in zip(quals, person_ids):

@@ -165,3 +165,36 @@ def test_registration_keeps_its_persons_name_gender_and_birth_date(make):
     assert fill_registration_person_copies(db.session.connection()) == 2
     db.session.commit()
     assert stored(reg.id) == stored(other.id) == (q.name, q.gender.value, str(q.birth_date))
+
+
+def test_registration_keeps_its_scope_codes(make):
+    """registration.scope_codes (统计信息 by 执业范围) are its 执业范围 codes in code order: on
+    insert, when the scopes change through a 变更 approval's assignment, when the
+    registration has none, and after a load that wrote registration_scope directly."""
+    from models.reference import PracticeScope
+    from models.registry import Registration, fill_registration_scope_codes
+    inst = make.institution()
+    _, reg = make.registered_physician(inst, scope_codes=("21", "11"))
+    _, other = make.registered_physician(inst, scope_codes=("12",))
+
+    def stored(reg_id):
+        return db.session.execute(sa.text("SELECT scope_codes FROM registration WHERE id = :i"),
+                                  {"i": reg_id}).scalar()
+    assert stored(reg.id) == "11,21" and stored(other.id) == "12"
+    reg = db.session.get(Registration, reg.id)
+    reg.scopes = [db.session.get(PracticeScope, c) for c in ("13", "12")]
+    db.session.commit()
+    assert stored(reg.id) == "12,13"
+    reg.scopes.append(db.session.get(PracticeScope, "11"))
+    db.session.commit()
+    assert stored(reg.id) == "11,12,13"
+    reg.scopes = []
+    db.session.commit()
+    assert stored(reg.id) is None
+    db.session.execute(sa.text("INSERT INTO registration_scope (registration_id, scope_code) "
+                               "VALUES (:i, '21'), (:i, '14')"), {"i": reg.id})
+    db.session.execute(sa.text("UPDATE registration SET scope_codes = NULL WHERE id = :i"),
+                       {"i": other.id})
+    assert fill_registration_scope_codes(db.session.connection()) == 2
+    db.session.commit()
+    assert stored(reg.id) == "14,21" and stored(other.id) == "12"
