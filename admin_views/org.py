@@ -651,10 +651,10 @@ class RevokeView(OrgPage):
         if pids:
             for r in db.session.scalars(sa.select(Registration).where(
                     Registration.person_id.in_(pids), Registration.institution_id == inst_id)
-                    .options(selectinload(Registration.scopes),
-                             selectinload(Registration.person))
+                    .options(collection_load(Registration.scopes),
+                             joinedload(Registration.person))
                     .order_by(Registration.status != RegistrationStatus.VALID,
-                              Registration.id.desc())):
+                              Registration.id.desc())).unique():
                 regs.setdefault(r.person_id, r)
         return total, [(a, regs.get(a.person_id)) for a in rows]
 

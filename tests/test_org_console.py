@@ -249,6 +249,32 @@ def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
         assert all("person" in r.__dict__ for r in rows)  # loaded, not lazily
 
 
+def test_revoke_list_shows_each_accounts_own_registration(client, make, two, login_as):
+    """撤销医师账户 lists this institution's live accounts, each with its own physician's
+    执业范围 (one or two), and the statements do not grow with the rows."""
+    from models.reference import PracticeScope
+    from tests.test_query_counts import _render
+    mine, other, admin = two
+    names = {c: db.session.get(PracticeScope, c).name for c in ("11", "12", "13")}
+    login_as(admin)
+    expected, counts = {}, []
+    for batch in (2, 8):
+        for i in range(batch):
+            codes = ("11", "12") if i % 2 else ("13",)
+            p, reg, acct = fo.activated_physician(mine, scope_codes=codes)
+            expected[acct.name] = [names[c] for c in codes]
+        fo.activated_physician(other)
+        statements, html = _render(client.application, client, "/org/revoke/")
+        counts.append(len(statements))
+    rows = re.findall(r"<tr><td>(.*?)</tr>", html, re.S)
+    assert len(rows) == len(expected)
+    for row in rows:
+        name = next(n for n in expected if n in row)
+        assert all(s in row for s in expected[name]), row
+        assert not any(s in row for c, s in names.items() if s not in expected[name]), row
+    assert counts[1] <= counts[0], counts
+
+
 def test_foreign_ids_in_details_filters_and_exports_find_nothing(client, make, two, login_as):
     mine, other, admin = two
     _, own_reg, _ = fo.activated_physician(mine)
