@@ -84,7 +84,8 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
         dept_names = dict(s.execute(sa.select(Department.id, Department.name)
                                     .where(Department.institution_id == inst_id)).all())
         by_codes = s.execute(sa.select(Registration.scope_codes, sa.func.count())
-                             .where(*where).group_by(Registration.scope_codes)).all()
+                             .where(*where, Registration.scope_codes.is_not(None))
+                             .group_by(Registration.scope_codes)).all()
         scope_names = dict(s.execute(sa.select(PracticeScope.code, PracticeScope.name)).all())
     finally:
         # the side connection is back in the pool before we go on
@@ -92,7 +93,7 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
     ((with_account,),), acct_rows = side.result()
     scope_counts = Counter()
     for codes, n in by_codes:
-        for code in (codes or "").split(",") if codes else ():
+        for code in codes.split(","):
             scope_counts[scope_names.get(code, code)] += n
     by_scope = sorted(scope_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     by_cat, by_level, by_gender, dept_counts = Counter(), Counter(), Counter(), Counter()
