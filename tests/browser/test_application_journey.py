@@ -6,6 +6,7 @@ from models import db
 from services.sessions import start_session
 from tests import factories as f
 from tests import factories_applications as fa
+from tests.browser.waiting import page_text
 
 
 def _sign_in(context, live_server, user):
@@ -41,37 +42,37 @@ def test_change_of_main_institution_journey(app, page, context, live_server):
     page.get_by_label("内科专业").check()
     page.get_by_label("提交本次业务的缘由").fill("工作调动")
     page.get_by_role("button", name="提交申请").click()
-    assert "已提交" in page.locator("body").inner_text()
+    assert "已提交" in page_text(page)
 
     # the new institution confirms and prints the form
     _sign_in(context, live_server, org_new)
     page.goto("/org/applications/")
-    assert "本次查询共查到1条数据" in page.locator("body").inner_text()
+    assert "本次查询共查到1条数据" in page_text(page)
     page.get_by_role("link", name="办理业务").click()
-    body = page.locator("body").inner_text()
+    body = page_text(page)
     assert "医师的执业信息" in body and "主要执业机构请求变更为" in body
     href = page.get_by_role("link", name="业务打印表单").get_attribute("href")
     pdf = page.request.get(href)
     assert pdf.ok and pdf.body().startswith(b"%PDF")
     page.get_by_role("button", name="同意", exact=True).click()
-    assert "已同意" in page.locator("body").inner_text()
+    assert "已同意" in page_text(page)
 
     # its commission approves
     _sign_in(context, live_server, reviewer)
     page.goto("/gov/pending/")
-    assert "剩余工作日" in page.locator("body").inner_text()
+    assert "剩余工作日" in page_text(page)
     page.get_by_role("link", name="审批", exact=True).click()
     page.get_by_role("button", name="批准", exact=True).click()
-    assert "已批准" in page.locator("body").inner_text()
+    assert "已批准" in page_text(page)
 
     # the register: new institution lists the physician, the old one does not
     _sign_in(context, live_server, org_new)
     page.goto("/org/main-physicians/")
-    body = page.locator("body").inner_text()
+    body = page_text(page)
     assert name in body and cert in body
     _sign_in(context, live_server, org_old)
     page.goto("/org/main-physicians/")
-    assert name not in page.locator("body").inner_text()
+    assert name not in page_text(page)
 
 
 def _region(app, w):

@@ -2,6 +2,8 @@
 
 import json
 
+from tests.browser.waiting import page_text
+
 
 def test_healthz_in_browser(page, live_server):
     response = page.goto(live_server + "/healthz")
@@ -11,4 +13,4 @@ def test_healthz_in_browser(page, live_server):
     body = json.loads(text)
     assert body["db"], f"/healthz says the database is not reachable: {text}"
     # the browser really rendered it (not only fetched it)
-    assert '"db"' in page.locator("body").inner_text()
+    assert '"db"' in page_text(page)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.waiting import page_text
+
 
 @pytest.fixture()
 def demo(app):
@@ -56,7 +58,7 @@ def test_every_demo_role_logs_in_and_sees_its_home(browser, live_server, app, de
                 page.get_by_label("短信校验码").fill(_outbox_code(app, _console_phone(app, account["username"])))
                 page.get_by_role("button", name="确定").click()
             page.wait_for_load_state()
-            body = page.locator("body").inner_text()
+            body = page_text(page)
             assert "退出" in body, (role, body[:300])
             if role == "physician":
                 assert page.url.endswith("/physician/")

@@ -10,6 +10,7 @@ from models.institution import Department, InstitutionAuthority
 from models.registry import Registration
 from tests import factories as f
 from tests import factories_org as fo
+from tests.browser.waiting import page_text
 
 
 def test_institution_admin_journey(app, page, live_server, outbox):
@@ -39,13 +40,13 @@ def test_institution_admin_journey(app, page, live_server, outbox):
     code = outbox.last_code("13911112222")
     page.get_by_label("短信校验码").fill(code)
     page.get_by_role("button", name="确定").click()
-    assert "太原市第一人民医院" in page.locator("body").inner_text()
+    assert "太原市第一人民医院" in page_text(page)
 
     # 审批机关设置: the 临床 category → 太原市卫生健康委员会
     page.goto("/org/authorities/")
     page.locator("#cat_1").select_option(label="太原市卫生健康委员会")
     page.get_by_role("button", name="保存").click()
-    assert "当前设置为：太原市卫生健康委员会" in page.locator("body").inner_text()
+    assert "当前设置为：太原市卫生健康委员会" in page_text(page)
 
     # 设置本院科室信息 with the 诊疗科目名称筛选 (client-side filter)
     page.goto("/org/departments/")
@@ -54,13 +55,13 @@ def test_institution_admin_journey(app, page, live_server, outbox):
     assert not page.get_by_label("全科医疗科").is_visible()
     page.get_by_label("呼吸内科专业").check()
     page.get_by_role("button", name="第三步：确认").click()
-    assert "已增加科室“呼吸科”" in page.locator("body").inner_text()
+    assert "已增加科室“呼吸科”" in page_text(page)
 
     # 医师账户激活
     page.goto("/org/activation/")
     row = page.locator("tr", has_text=new_name)
     row.get_by_role("button", name="生成激活码").click()
-    body = page.locator("body").inner_text()
+    body = page_text(page)
     assert "激活码已发送到手机" in body
 
     # 本院医师信息审核
@@ -68,7 +69,7 @@ def test_institution_admin_journey(app, page, live_server, outbox):
     row = page.locator("tr", has_text=name)
     assert "信息有更新" in row.inner_text() and "相片有更新" in row.inner_text()
     row.get_by_role("link", name="审核").click()
-    body = page.locator("body").inner_text()
+    body = page_text(page)
     assert "学历请求变更为" in body and "该医师上传的个人相片" in body
     photo = page.get_by_role("img", name="该医师上传的个人相片")
     # wait until the browser has loaded the image, then check it decodes at 354 px wide
@@ -77,7 +78,7 @@ def test_institution_admin_journey(app, page, live_server, outbox):
     page.get_by_label("修改医生所在科室").select_option(label="呼吸科")
     page.get_by_role("button", name="保存").click()
     page.get_by_role("button", name="审核通过").click()
-    assert "审核通过，医师信息已更新" in page.locator("body").inner_text()
+    assert "审核通过，医师信息已更新" in page_text(page)
 
     with app.app_context():
         link = db.session.get(InstitutionAuthority, (ids["inst"], PhysicianCategory.CLINICAL))

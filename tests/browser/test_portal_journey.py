@@ -12,6 +12,7 @@ from models import db
 from models.account import ChangeRequest, Photo, PhysicianAccount
 from models.enums import AccountState, ReviewStatus
 from tests import factories as f
+from tests.browser.waiting import page_text
 
 PHONE = "15175070658"
 PASSWORD = "Yisheng2026"
@@ -30,7 +31,7 @@ def _photo(tmp_path):
 
 def body(page) -> str:
     """The page's visible text without whitespace (labels and values sit on separate lines)."""
-    return re.sub(r"\s+", "", page.locator("body").inner_text())
+    return re.sub(r"\s+", "", page_text(page))
 
 
 def has(page, *words) -> bool:

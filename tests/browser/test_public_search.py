@@ -2,6 +2,8 @@
 执业证书编码 and none of the private fields."""
 import datetime as dt
 
+from playwright.sync_api import expect
+
 from models import db
 from models.enums import Gender
 
@@ -25,7 +27,7 @@ def test_public_search_by_name_and_province(page, live_server, make):
     page.get_by_role("button", name="查询").click()
 
     result = page.locator(".public-result")
-    assert result.count() == 1
+    expect(result).to_have_count(1)  # waits for the result page, which is still loading here
     text = result.inner_text()
     for word in ("刘芳", "女", "执业医师", "临床", "内科专业", "山西省", "山西省人民医院", "有效",
                  "1101********890"):
