@@ -21,7 +21,7 @@ from models.enums import (AccountState, ConsoleRole, FaqAudience, FilingStatus,
                           VerificationOutcome)
 from models.identity import id_blind_index, mask_phone
 from models.institution import Department, Institution
-from models.loading import collection_load
+from models.loading import collection_load, page_rows_select
 from models.messaging import FaqEntry, Question
 from models.reference import ReferenceItem, TreatmentSubject
 from models.registry import (CreditRecord, Filing, LegacySite, Person, Qualification,
@@ -993,19 +993,21 @@ class PhysicianDepartmentsView(OrgPage):
             q = q.where(sa.exists().where(named.id == Registration.person_id,
                                           named.name.like(name.replace("%", "") + "%")))
         total = db.session.scalar(sa.select(sa.func.count()).select_from(q.subquery()))
-        regs = db.session.scalars(q.options(
-            selectinload(Registration.person), selectinload(Registration.scopes),
-            selectinload(Registration.department).selectinload(Department.subjects))
-            .order_by(Registration.id.desc()).limit(PAGE_SIZE).offset(page * PAGE_SIZE)).all()
-        pids = [r.person_id for r in regs]
-        accounts = {a.person_id: a for a in db.session.scalars(sa.select(PhysicianAccount).where(
-            PhysicianAccount.person_id.in_(pids),
-            PhysicianAccount.state != AccountState.REVOKED))} if pids else {}
-        rows = [(r, accounts.get(r.person_id)) for r in regs]
+        # the institution's 科室 with their 诊疗科目 first: each row's 所在科室 is then one of
+        # them, found in the session without a statement of its own
+        departments = db.session.scalars(sa.select(Department).where(
+            Department.institution_id == inst.id).options(collection_load(Department.subjects))
+            .order_by(Department.name)).unique().all()
+        regs = db.session.scalars(page_rows_select(
+            q.order_by(Registration.id.desc()).limit(PAGE_SIZE).offset(page * PAGE_SIZE),
+            Registration,
+            joinedload(Registration.person).joinedload(Person.live_account),
+            collection_load(Registration.scopes))).unique().all()
+        rows = [(r, r.person.live_account) for r in regs]
         return self.render_page("physician_departments.html", rows=rows, total=total,
                                 name=name, page=page,
                                 pages=(total + PAGE_SIZE - 1) // PAGE_SIZE,
-                                departments=inst.departments, activated=AccountState.ACTIVATED)
+                                departments=departments, activated=AccountState.ACTIVATED)
 
     @expose("/set", methods=["POST"])
     def set(self):

@@ -656,3 +656,68 @@ def test_demo_faq_is_loaded_once(app_ctx, client, two, login_as):
     fid = db.session.scalar(sa.select(FaqEntry.id).where(FaqEntry.title == "医师如何完成账户激活"))
     detail = _page(client, f"/org/support/faq/{fid}")
     assert "医师电子化注册账户信息仅需激活一次" in detail and "医师如何完成账户激活" in page
+
+
+def test_physician_departments_shows_each_rows_own_relations(client, make, two, login_as):
+    """本院医师所在科室信息维护: every row, on page 1 and on page 2 (reached by OFFSET), shows
+    its own physician's 执业范围, account state and 所在科室 with that 科室's 诊疗科目; the
+    statements do not grow with the rows."""
+    from models.reference import PracticeScope, TreatmentSubject
+    from tests.test_query_counts import _render
+    mine, other, admin = two
+    scope_names = {c: db.session.get(PracticeScope, c).name for c in ("11", "12", "13")}
+    subject = {c: db.session.get(TreatmentSubject, c).display_name for c in ("03", "04.01")}
+    depts = [Department(institution_id=mine.id, name="呼吸科"),
+             Department(institution_id=mine.id, name="乳腺外科")]
+    db.session.add_all(depts)
+    db.session.flush()
+    depts[0].subjects.append(db.session.get(TreatmentSubject, "03"))
+    depts[1].subjects.append(db.session.get(TreatmentSubject, "04.01"))
+    db.session.commit()
+    login_as(admin)
+    expected, counts = {}, []
+    for batch in (2, 51):  # 53 rows in all: 50 on page 1, 3 on page 2
+        for i in range(len(expected), len(expected) + batch):
+            codes = ("11", "12") if i % 2 else ("13",)
+            if i % 4 == 3:  # no account at all
+                p, reg = make.registered_physician(mine, scope_codes=codes)
+                state = "尚未注册账户"
+            elif i % 4 == 2:  # a revoked account counts as none
+                p, reg, acct = fo.activated_physician(mine, scope_codes=codes)
+                acct.state = AccountState.REVOKED
+                state = "尚未注册账户"
+            elif i % 4 == 1:
+                p, reg, acct = fo.verified_physician(mine, scope_codes=codes)
+                state = AccountState.VERIFIED.label
+            else:
+                p, reg, acct = fo.activated_physician(mine, scope_codes=codes)
+                state = AccountState.ACTIVATED.label
+            dept = depts[i % 3] if i % 3 < 2 else None
+            reg.department_id = dept.id if dept else None
+            db.session.commit()
+            expected[p.name] = ([scope_names[c] for c in codes], state,
+                                dept.name if dept else None,
+                                subject["03" if dept is depts[0] else "04.01"] if dept else None,
+                                state == AccountState.ACTIVATED.label)
+        fo.activated_physician(other)
+        statements, html = _render(client.application, client, "/org/physician-departments/")
+        counts.append(len(statements))
+    assert counts[1] <= counts[0], counts
+    seen = []
+    for page in (0, 1):
+        html = _page(client, f"/org/physician-departments/?page={page}")
+        rows = re.findall(r"<tr><td>(.*?)</tr>", html, re.S)
+        assert len(rows) == (50 if page == 0 else 3)
+        for row in rows:
+            cells = re.findall(r"<td>(.*?)</td>", "<td>" + row, re.S)
+            name, scope_cell, state_cell, dept_cell = cells[0], cells[5], cells[6], cells[7]
+            scopes, state, dept, subj, activated = expected[name]
+            seen.append(name)
+            assert sorted(scope_cell.split("，")) == sorted(scopes), row
+            assert state_cell == state, row
+            if activated:  # the 科室 chooser, with this row's 科室 selected and its 诊疗科目
+                assert ("selected>" + dept in dept_cell) if dept else "selected>" not in dept_cell
+                assert (f"诊疗科目：{subj}<" in dept_cell) if dept else "诊疗科目" not in dept_cell
+            else:
+                assert "<select" not in dept_cell and dept_cell.strip() == (dept or ""), row
+    assert sorted(seen) == sorted(expected)

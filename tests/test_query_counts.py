@@ -332,3 +332,50 @@ def test_org_list_relations_come_with_the_rows(app, client, make, login_as, endp
     assert len(statements) == expected, (
         f"{endpoint}: {len(statements)} statements, expected {expected}:\n" + "\n".join(
             " ".join(s.split())[:160] for s in statements))
+
+
+PLAIN_ORG_LISTS = ["/org/activation/", "/org/revoke/", "/org/info-review/",
+                   "/org/physician-departments/"]
+
+
+@pytest.mark.parametrize("url", PLAIN_ORG_LISTS)
+def test_plain_org_list_sql_does_not_grow_with_rows(app, client, make, login_as, url):
+    """The institution lists that are plain pages, not ModelViews (医师账户激活, 撤销医师账户,
+    本院医师信息审核, 本院医师所在科室信息维护): 2 and then 12 physicians of each kind — verified,
+    activated in a 科室 with an activation code, a 信息修改 and a 相片 to review — cost the same
+    statements."""
+    from models import db
+    from models.account import ActivationCode
+    from models.institution import Department
+    from models.reference import TreatmentSubject
+    from tests import factories_org as fo
+    inst = make.institution(name="列表计数医院", region_code="140105")
+    dept = Department(institution_id=inst.id, name="呼吸科")
+    db.session.add(dept)
+    db.session.flush()
+    dept.subjects.append(db.session.get(TreatmentSubject, "03"))
+    db.session.commit()
+    login_as(make.institution_admin(inst))
+
+    def add(n):
+        for i in range(n):
+            fo.verified_physician(inst, scope_codes=("11", "12"))
+            p, reg, acct = fo.activated_physician(inst, scope_codes=("13",))
+            reg.department_id = dept.id
+            db.session.add(ActivationCode(account_id=acct.id, institution_id=inst.id,
+                                          code=f"QC{acct.id:06d}", sent_via="sms",
+                                          used_at=dt.datetime(2026, 1, 5, 9)))
+            db.session.commit()
+            fo.change_request(acct, reg)
+            fo.photo(acct, inst)
+        db.session.expire_all()  # the page loads what it shows, not what the test left
+
+    add(2)
+    _render(app, client, url)
+    small, html_small = _render(app, client, url)
+    add(10)
+    large, html_large = _render(app, client, url)
+    assert html_large.count("<tr") >= html_small.count("<tr") + 10, url
+    assert len(large) <= len(small), (
+        f"{url}: {len(small)} statements for the small list, {len(large)} for the large one:\n"
+        + "\n".join(" ".join(s.split())[:160] for s in large))
