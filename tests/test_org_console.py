@@ -721,3 +721,10 @@ def test_physician_departments_shows_each_rows_own_relations(client, make, two, 
             else:
                 assert "<select" not in dept_cell and dept_cell.strip() == (dept or ""), row
     assert sorted(seen) == sorted(expected)
+    # 输入医师姓名过滤: the rows of that name only, still with their own relations
+    name = next(iter(expected))
+    html = _page(client, f"/org/physician-departments/?name={name}")
+    rows = re.findall(r"<tr><td>(.*?)</tr>", html, re.S)
+    assert rows and all(row.startswith(f"{name}</td>") for row in rows)
+    scope_cell = re.findall(r"<td>(.*?)</td>", "<td>" + rows[0], re.S)[5]
+    assert sorted(scope_cell.split("，")) == sorted(expected[name][0])
