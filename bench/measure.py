@@ -121,14 +121,36 @@ def measure_get(app, client, recorder, url, repeat=30, warmup=3, budget_s=60.0) 
             break
         if time.perf_counter() > deadline and len(times) >= 5:
             break
-    out = summary(times)
-    out.update({"status": status, "statements": max(n_stmt) if n_stmt else None,
-                "cpu_p50": pct(cpu, 50), "cpu_p95": pct(cpu, 95),
-                "db_p50": pct(db_ms, 50),
-                "slowest_sql": _slowest(last), "bytes": len(resp.get_data())})
-    out["_statements"] = last
+    out = _summarised({"status": status, "times": times, "cpu": cpu, "db": db_ms,
+                       "n_stmt": n_stmt, "last": last, "bytes": len(resp.get_data())})
     with app.app_context():
         db.session.remove()
+    return out
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One page's result from its rounds (measure_get results): every round's samples
+    together; a round that did not answer 200 stands for the page."""
+    failed = next((r for r in rounds if r["status"] != 200), None)
+    parts = [failed] if failed else rounds
+    return _summarised({
+        "status": parts[-1]["status"],
+        "times": [t for r in parts for t in r["_samples"]["times"]],
+        "cpu": [t for r in parts for t in r["_samples"]["cpu"]],
+        "db": [t for r in parts for t in r["_samples"]["db"]],
+        "n_stmt": [n for r in parts for n in r["_samples"]["n_stmt"]],
+        "last": parts[-1]["_statements"], "bytes": parts[-1]["bytes"]})
+
+
+def _summarised(samples: dict) -> dict:
+    out = summary(samples["times"])
+    n_stmt = samples["n_stmt"]
+    out.update({"status": samples["status"], "statements": max(n_stmt) if n_stmt else None,
+                "cpu_p50": pct(samples["cpu"], 50), "cpu_p95": pct(samples["cpu"], 95),
+                "db_p50": pct(samples["db"], 50),
+                "slowest_sql": _slowest(samples["last"]), "bytes": samples["bytes"]})
+    out["_statements"] = samples["last"]
+    out["_samples"] = {k: samples[k] for k in ("times", "cpu", "db", "n_stmt")}
     return out
 
 

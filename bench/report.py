@@ -24,7 +24,9 @@ def markdown(r: dict) -> str:
              f"CPUs: compare ratios measured in the same run, not absolute times across runs).",
              "",
              "Server time = time inside the WSGI app (Flask test client in-process, "
-             "warm-up first). *raw* = the page's own row query (its SELECT … LIMIT, or all "
+             f"warm-up first; {m.get('repeat')} requests per page, taken in "
+             f"{m.get('rounds', 1)} round(s) over all pages, so that one page's requests are "
+             "spread over the run). *raw* = the page's own row query (its SELECT … LIMIT, or all "
              "its SELECTs when it has none) replayed through the DB-API cursor. *stock* = a "
              "stock Flask-Admin ModelView over the same table (/stock/, exact count, "
              "contains-search on the name). Times in ms.", "",

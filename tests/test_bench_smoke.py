@@ -8,7 +8,7 @@ from stdnum.cn import ric
 def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     from bench import loader
     from bench.appsetup import signed_in_client
-    from bench.measure import SqlRecorder, measure_get, replay_raw, row_statements
+    from bench.measure import SqlRecorder, measure_get, merge_rounds, replay_raw, row_statements
     from models import db
     from models.registry import Person, Registration
 
@@ -30,9 +30,20 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     rec = SqlRecorder(db.engine)
     try:
         res = measure_get(app, client, rec, "/org/main-physicians/", repeat=3, warmup=1)
+        # a page measured in rounds: its result holds every round's requests
+        later = measure_get(app, client, rec, "/org/main-physicians/", repeat=2, warmup=0)
+        missing = measure_get(app, client, rec, "/org/main-physicians/999999999/", repeat=2,
+                              warmup=0)
     finally:
         rec.close()
     assert res["status"] == 200 and res["statements"] >= 3 and res["p50"] > 0
+    merged = merge_rounds([res, later])
+    assert merged["status"] == 200 and merged["n"] == 5
+    assert sorted(merged["_samples"]["times"]) == sorted(res["_samples"]["times"]
+                                                        + later["_samples"]["times"])
+    # a round that did not answer 200 stands for the page: it is not measured
+    failed = merge_rounds([res, missing])
+    assert failed["status"] == 404 and failed["n"] == 0 and failed["p50"] is None
     raw = replay_raw(db.engine, row_statements(res["_statements"]), repeat=2, warmup=0)
     assert raw["n"] == 2 and raw["p50"] > 0
     page = client.get("/org/main-physicians/").get_data(as_text=True)
