@@ -16,7 +16,8 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.template import ViewRowAction
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from jinja2 import pass_context
+from markupsafe import Markup, escape
 
 from models import db
 from web.auth import has_console_role
@@ -134,6 +135,18 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
 
     def scope(self, query):
         raise NotImplementedError("every console view must scope its rows to the tenant")
+
+    @pass_context
+    def list_cells(self, context, row) -> Markup:
+        """A list row's column cells, as the stock row draws them (`<td class="col-…">` and
+        get_list_value's value, escaped as `{{ }}` escapes it), in one call: a template call
+        and an escape per cell were a sixth of a 20-row page's time."""
+        value = self._get_list_value
+        formatters, type_formatters = self.column_formatters, self.column_type_formatters
+        return Markup("".join([
+            f'<td class="col-{escape(c)}">'
+            f'{escape(value(context, row, c, formatters, type_formatters))}</td>'
+            for c, _name in self._list_columns]))
 
     def get_list_row_actions(self):
         return [DetailsRowAction() if type(action) is ViewRowAction else action

@@ -21,7 +21,7 @@ def main(argv=None):
                    help="auto: `flask seed scale` code if implemented, else bench.loader")
     p.add_argument("--rebuild", action="store_true", help="drop and rebuild the data set")
     p.add_argument("--repeat", type=int, default=40, help="measured requests per page")
-    p.add_argument("--rounds", type=int, default=10,
+    p.add_argument("--rounds", type=int, default=30,
                    help="each page's requests are spread over this many rounds of all pages")
     p.add_argument("--page-budget", type=float, default=30.0, help="max seconds per page")
     p.add_argument("--only", help="measure only pages whose name contains this")

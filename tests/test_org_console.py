@@ -222,6 +222,24 @@ def test_main_physicians_pages_show_each_rows_own_relations(client, make, two, l
             assert seen == sorted(expected, reverse="desc" in order), order
 
 
+def test_list_cells_show_each_columns_value_escaped(client, make, two, login_as):
+    """A list row's cells carry their column's class and its formatted value, with markup in
+    stored text shown as text (a 科室 name written before names were checked)."""
+    mine, _other, admin = two
+    dept = Department(institution_id=mine.id, name='内科<b>一</b>&"病区"')
+    db.session.add(dept)
+    db.session.commit()
+    person, reg = make.registered_physician(mine)
+    reg.department_id = dept.id
+    db.session.commit()
+    login_as(admin)
+    page = _page(client, "/org/main-physicians/")
+    assert '<td class="col-department">内科&lt;b&gt;一&lt;/b&gt;&amp;&#34;病区&#34;</td>' in page
+    assert f'<td class="col-person.name">{person.name}</td>' in page
+    assert f'<td class="col-category">{reg.category.label}</td>' in page
+    assert "<b>一</b>" not in page
+
+
 def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
     """page_rows_with_loads on a page ordered by the list's own column and on one ordered by
     a joined table's column (the join then stays in the page's query): the same rows, in the
