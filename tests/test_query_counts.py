@@ -3,6 +3,7 @@
 5 and with 25 units of data, and must not run more SQL statements for more rows
 (≤ the 5-row count + 1)."""
 import datetime as dt
+import re
 import tempfile
 
 import pytest
@@ -378,4 +379,41 @@ def test_plain_org_list_sql_does_not_grow_with_rows(app, client, make, login_as,
     assert html_large.count("<tr") >= html_small.count("<tr") + 10, url
     assert len(large) <= len(small), (
         f"{url}: {len(small)} statements for the small list, {len(large)} for the large one:\n"
+        + "\n".join(" ".join(s.split())[:160] for s in large))
+
+
+def test_commission_statistics_sql_does_not_grow_with_applications(app, client, make,
+                                                                   login_as):
+    """统计信息 of a commission: 3 and then 23 pending and decided applications (accepted over
+    the Spring Festival and ordinary weeks) cost the same statements, and the page counts
+    them all."""
+    from models import db
+    from models.application import Application
+    from models.enums import ApplicationStatus as S, ApplicationType as T, UserKind
+    shanxi = make.authority(name="山西省卫生健康委员会（统计计数）", region_code="140000")
+    login_as(make.reviewer(shanxi))
+
+    def add(n):
+        for i in range(n):
+            accepted = dt.date(2025, 1, 6) + dt.timedelta(days=5 * i)
+            for status in (S.PENDING_APPROVAL, S.APPROVED):
+                person = make.person()
+                db.session.add(Application(
+                    type=T.CHANGE, status=status, subject_key=f"p:{person.id}",
+                    person_id=person.id, applicant_kind=UserKind.PHYSICIAN,
+                    authority_id=shanxi.id, accepted_on=accepted,
+                    decided_at=(dt.datetime.combine(accepted + dt.timedelta(days=9), dt.time(9))
+                                if status == S.APPROVED else None)))
+        db.session.commit()
+
+    add(3)
+    _render(app, client, "/gov/statistics/")
+    small, html_small = _render(app, client, "/gov/statistics/")
+    assert "待审批业务：3 件" in html_small
+    add(20)
+    large, html_large = _render(app, client, "/gov/statistics/")
+    shown = re.sub(r"<[^>]+>", "", html_large)
+    assert "待审批业务：23 件" in shown and "已超过20个工作日：23 件" in shown
+    assert len(large) <= len(small), (
+        f"{len(small)} statements for 3 applications, {len(large)} for 23:\n"
         + "\n".join(" ".join(s.split())[:160] for s in large))

@@ -99,3 +99,54 @@ def test_stats_refresh_command(app, country):
     assert result.exit_code == 0, result.output
     assert "统计完成" in result.output
     assert _total(jurisdiction_statistics(country["shanxi"])) == 6
+
+
+def test_pending_overdue_and_approval_times_follow_the_working_day_calendar(make, country):
+    """待审批, 已超过20个工作日 and 审批用时 count each application as the working-day
+    functions do (weekends, the 2025 Spring Festival and its 调休 Sunday), started on its
+    acceptance day or, not yet accepted, on the institution's confirmation."""
+    from services import workdays
+    inner_mongolia = make.authority(name="内蒙古自治区卫生健康委员会", region_code="150000",
+                                    parent=country["nation"])
+    today = dt.date(2025, 3, 3)
+    starts = [dt.date(2025, 1, 2) + dt.timedelta(days=3 * i) for i in range(20)]
+    expected_overdue = 0
+    for i, start in enumerate(starts):
+        person = make.person()
+        accepted = start if i % 3 else None  # every third only confirmed by its institution
+        db.session.add(Application(
+            type=ApplicationType.CHANGE, status=ApplicationStatus.PENDING_APPROVAL,
+            subject_key=f"p:{person.id}", person_id=person.id,
+            applicant_kind=UserKind.PHYSICIAN, authority_id=inner_mongolia.id,
+            accepted_on=accepted, confirmed_at=dt.datetime.combine(start, dt.time(16, 30))))
+        expected_overdue += workdays.is_overdue(start, today)
+    person = make.person()  # neither accepted nor confirmed: pending, never overdue
+    db.session.add(Application(type=ApplicationType.CHANGE,
+                               status=ApplicationStatus.PENDING_APPROVAL,
+                               subject_key=f"p:{person.id}", person_id=person.id,
+                               applicant_kind=UserKind.PHYSICIAN,
+                               authority_id=inner_mongolia.id))
+    expected_days = []
+    for start, decided in [(dt.date(2025, 1, 20), dt.date(2025, 1, 27)),   # over 调休 Sunday
+                           (dt.date(2025, 1, 24), dt.date(2025, 2, 14)),   # over 春节
+                           (dt.date(2025, 3, 3), dt.date(2025, 3, 31)),
+                           (dt.date(2025, 3, 3), dt.date(2025, 4, 7)),
+                           (dt.date(2025, 3, 5), dt.date(2025, 3, 5))]:
+        person = make.person()
+        db.session.add(Application(
+            type=ApplicationType.CHANGE, status=ApplicationStatus.APPROVED,
+            subject_key=f"p:{person.id}", person_id=person.id,
+            applicant_kind=UserKind.PHYSICIAN, authority_id=inner_mongolia.id,
+            accepted_on=start, decided_at=dt.datetime.combine(decided, dt.time(9))))
+        expected_days.append(workdays.working_days_between(start, decided))
+    db.session.commit()
+    stats = jurisdiction_statistics(inner_mongolia, today=today)
+    assert stats["pending"] == 21
+    assert 0 < expected_overdue < 20 and stats["overdue"] == expected_overdue
+    buckets = dict(stats["approval_times"])
+    assert buckets == {
+        "5个工作日以内": sum(d <= 5 for d in expected_days),
+        "6—10个工作日": sum(5 < d <= 10 for d in expected_days),
+        "11—20个工作日": sum(10 < d <= 20 for d in expected_days),
+        "超过20个工作日": sum(d > 20 for d in expected_days)}
+    assert stats["avg_days"] == round(sum(expected_days) / len(expected_days), 1)

@@ -26,3 +26,26 @@ def test_deadline_days_left_and_overdue(app_ctx):
     assert not workdays.is_overdue(accepted, today=dt.date(2025, 3, 31))
     assert workdays.days_left(accepted, today=dt.date(2025, 4, 1)) == -1
     assert workdays.is_overdue(accepted, today=dt.date(2025, 4, 1))
+
+
+def test_calendar_agrees_with_the_day_by_day_functions(app_ctx):
+    """WorkingCalendar (one read for many applications) gives the same spans, deadlines and
+    overdue cut-off as the functions that read the calendar per call, across the 2025 Spring
+    Festival (holidays and a 调休 Sunday) and ordinary weekends."""
+    first, last = dt.date(2024, 12, 1), dt.date(2025, 4, 30)
+    calendar = workdays.WorkingCalendar(first, last)
+    days = [first + dt.timedelta(days=i) for i in range(0, (last - first).days + 1, 3)]
+    for start in days[:30]:
+        for n in (0, 1, 5, 20):
+            assert calendar.add(start, n) == workdays.add_working_days(start, n), (start, n)
+        for end in days[::4]:
+            assert calendar.between(start, end) == workdays.working_days_between(start, end), \
+                (start, end)
+    # outside its range it reads the table as the functions do
+    assert calendar.add(last, 20) == workdays.add_working_days(last, 20)
+    assert calendar.between(dt.date(2024, 6, 3), dt.date(2025, 1, 27)) == \
+        workdays.working_days_between(dt.date(2024, 6, 3), dt.date(2025, 1, 27))
+    for today in (dt.date(2025, 2, 10), dt.date(2025, 3, 3), dt.date(2025, 4, 1)):
+        cutoff = calendar.last_overdue_start(today)
+        assert workdays.is_overdue(cutoff, today)
+        assert not workdays.is_overdue(cutoff + dt.timedelta(days=1), today)
