@@ -403,6 +403,10 @@ def run(args) -> dict:
     per_round = [args.repeat // rounds + (1 if r < args.repeat % rounds else 0)
                  for r in range(rounds)]
     measured = {page["name"]: [] for page in pages}
+    from . import actions
+    # the approvals too: one (or more) after each round, each timed on its own
+    approvals = actions.Approvals(app, info, max(10, args.repeat))
+    approvals_per_round = -(-len(approvals.prepared) // rounds)
     for r, repeat in enumerate(per_round):
         log(f"· round {r + 1} of {rounds}: {repeat} requests per page")
         for page in pages:
@@ -412,6 +416,8 @@ def run(args) -> dict:
             done.append(measure_get(app, client_for(page["user"]), recorder, page["url"],
                                     repeat=repeat, warmup=3 if r == 0 else 0,
                                     budget_s=args.page_budget / rounds))
+        for _ in range(approvals_per_round):
+            approvals.approve_next()
     for page in pages:
         log(f"· {page['name']}: {page['url']}")
         res = merge_rounds(measured[page["name"]])
@@ -437,8 +443,8 @@ def run(args) -> dict:
         log("   " + _line(entry))
     recorder.close()
 
-    from . import actions
-    results["actions"] = actions.run_all(app, info, args, log)
+    results["actions"] = actions.run_all(app, info, args, log,
+                                         measured={"approval": approvals.result()})
     if not args.no_throughput:
         from .throughput import run_throughput
         results["throughput"] = run_throughput(app, url, instance, info, args, log)
