@@ -17,7 +17,7 @@ from flask_admin.model.template import ViewRowAction
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from models import db
 from web.auth import has_console_role
@@ -118,6 +118,9 @@ def page_rows_with_loads(query, model, loads):
             .options(*loads).order_by(*order))
 
 
+_CELL_END = Markup("</td>")
+
+
 class ScopedModelView(ConsoleAccessMixin, ModelView):
     """Read-only by default; subclasses implement `scope(query)` for their tenant."""
 
@@ -141,12 +144,18 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
         """A list row's column cells, as the stock row draws them (`<td class="col-…">` and
         get_list_value's value, escaped as `{{ }}` escapes it), in one call: a template call
         and an escape per cell were a sixth of a 20-row page's time."""
+        columns = self._list_columns
+        openings = self.__dict__.get("_cell_openings")
+        if openings is None or openings[0] is not columns:
+            openings = self._cell_openings = (columns, [
+                (c, Markup('<td class="col-{}">').format(c)) for c, _name in columns])
         value = self._get_list_value
         formatters, type_formatters = self.column_formatters, self.column_type_formatters
-        return Markup("".join([
-            f'<td class="col-{escape(c)}">'
-            f'{escape(value(context, row, c, formatters, type_formatters))}</td>'
-            for c, _name in self._list_columns]))
+        pieces = []
+        for c, opening in openings[1]:
+            # Markup.join escapes the value (and leaves the Markup pieces as they are)
+            pieces += (opening, value(context, row, c, formatters, type_formatters), _CELL_END)
+        return Markup("").join(pieces)
 
     def get_list_row_actions(self):
         return [DetailsRowAction() if type(action) is ViewRowAction else action
