@@ -1118,6 +1118,11 @@ class AuthorityView(GovModelView):
         return query.filter(Authority.level != AuthorityLevel.NATIONAL,
                             in_jurisdiction(Authority.region_code))
 
+    def list_loads(self) -> list:
+        # 所辖地区 and 上级机关 with the rows: sorted by name, a page's parents are seldom on
+        # it, and each was loaded on its own
+        return [joinedload(Authority.region), joinedload(Authority.parent)]
+
     def detail_actions(self, model):
         return [("修改", url_for(".edit_authority", id=model.id), "get", "btn-outline-primary",
                  None)]

@@ -417,3 +417,53 @@ def test_commission_statistics_sql_does_not_grow_with_applications(app, client, 
     assert len(large) <= len(small), (
         f"{len(small)} statements for 3 applications, {len(large)} for 23:\n"
         + "\n".join(" ".join(s.split())[:160] for s in large))
+
+
+def test_authority_list_sorted_by_name_loads_each_rows_parent_with_the_rows(app, client, make,
+                                                                            login_as):
+    """机关管理 sorted by 机关名称: each row shows its own 上级机关 and 所辖地区, and a page
+    whose parents are not on it (12 municipal commissions, each under its own provincial
+    one) costs the statements of one whose parents are (3)."""
+    from models import db
+    from models.enums import AuthorityLevel, ConsoleRole, RegionLevel
+    from models.reference import Region
+    nation = make.authority(name="国家卫生健康委员会（计数）", level=AuthorityLevel.NATIONAL,
+                            region_code="110000")
+    login_as(make.console_user(ConsoleRole.SYSADMIN, authority_obj=nation))
+    provinces = list(db.session.scalars(sa.select(Region).where(
+        Region.level == RegionLevel.PROVINCE).order_by(Region.code).limit(12)))
+    cities = {p.code: db.session.scalar(sa.select(Region.code).where(
+        Region.parent_code == p.code, Region.level == RegionLevel.CITY).order_by(Region.code)
+        .limit(1)) for p in provinces}
+    expected = {}
+
+    def add(upto):
+        for i, province in enumerate(provinces[:upto]):
+            name = f"甲市卫生健康委员会{i:02d}"
+            if name in expected:
+                continue
+            parent = make.authority(name=f"辖区{province.name}卫生健康委员会", parent=nation,
+                                    region_code=province.code)
+            make.authority(name=name, level=AuthorityLevel.MUNICIPAL, parent=parent,
+                           region_code=cities[province.code])
+            expected[name] = parent.name
+
+    url = "/gov/authorities/?sort=0"
+    add(3)
+    _render(app, client, url)
+    small, html_small = _render(app, client, url)
+    add(12)
+    large, html_large = _render(app, client, url)
+    rows = _list_rows_text(html_large)
+    shown = {name: row for row in rows for name in expected if name in row}
+    assert len(shown) == 12
+    assert all(expected[name] in row for name, row in shown.items())
+    assert len(large) <= len(small), (
+        f"{len(small)} statements with the parents on the page, {len(large)} without:\n"
+        + "\n".join(" ".join(s.split())[:160] for s in large))
+
+
+def _list_rows_text(html: str) -> list[str]:
+    body = html.split("model-list", 1)[1].split("</table>", 1)[0].split("</thead>", 1)[-1]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
