@@ -69,3 +69,10 @@ class Outbox:
         m = re.search(r"(?<!\d)(\d{%d})(?!\d)" % digits, msgs[-1]["body"])
         assert m, f"no {digits}-digit code in: {msgs[-1]['body']}"
         return m.group(1)
+
+
+def list_rows_text(html: str) -> list[str]:
+    """The text of each data row of a console list page (Flask-Admin's model-list table)."""
+    body = html.split("model-list", 1)[1].split("</table>", 1)[0].split("</thead>", 1)[-1]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]

@@ -17,7 +17,7 @@ from models.institution import Department, InstitutionAuthority
 from models.messaging import FaqEntry
 from models.registry import Filing, LegacySite, Registration
 from tests import factories_org as fo
-from tests.helpers import csrf_token, text_of
+from tests.helpers import csrf_token, list_rows_text, text_of
 
 LIST_PAGES = ["/org/", "/org/main-physicians/", "/org/filed-out/", "/org/filed-in/",
               "/org/legacy-sites/", "/org/filed-physicians/", "/org/activation/",
@@ -170,13 +170,6 @@ def test_main_physicians_sort_by_name(client, make, two, login_as):
     assert desc == list(reversed(first_seen))
 
 
-def _list_rows(html: str) -> list[str]:
-    """The text of each data row of a list page."""
-    body = html.split("model-list", 1)[1].split("</table>", 1)[0].split("</thead>", 1)[-1]
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
-
-
 def test_main_physicians_pages_show_each_rows_own_relations(client, make, two, login_as):
     """Every page of 主执业机构在本院医师 — page 2 too (reached by OFFSET), in id and in name
     order — shows each physician with their own 所在科室, 执业范围 and 医师账户状态: a revoked
@@ -208,7 +201,7 @@ def test_main_physicians_pages_show_each_rows_own_relations(client, make, two, l
     for order in ("", "sort=0&", "sort=0&desc=1&"):
         seen = []
         for page in (0, 1):
-            rows = _list_rows(_page(client, f"/org/main-physicians/?{order}page={page}"))
+            rows = list_rows_text(_page(client, f"/org/main-physicians/?{order}page={page}"))
             assert len(rows) == (20 if page == 0 else 5), (order, page)
             for row in rows:
                 name = next(n for n in expected if n in row)

@@ -9,7 +9,7 @@ import tempfile
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import text_of
+from tests.helpers import list_rows_text, text_of
 
 # endpoint → reason, for lists that are N+1 today (strict: the xfail turns red once fixed)
 KNOWN_N_PLUS_ONE: dict[str, str] = {}
@@ -191,6 +191,16 @@ def _render(app, client, url):
     return statements, text_of(resp)
 
 
+def _before_and_after(app, client, url, add, first, then):
+    """((statements, html) of `url` after add(first), then after add(then)): the data grows
+    between the two; a warm-up rendering comes first, so caches filled once are not counted."""
+    add(first)
+    _render(app, client, url)
+    before = _render(app, client, url)
+    add(then)
+    return before, _render(app, client, url)
+
+
 def test_list_page_sql_does_not_grow_with_rows(app, client, make, login_as, list_endpoint):
     view = _view(app, list_endpoint)
     url = view.url.rstrip("/") + "/"
@@ -256,11 +266,7 @@ def test_business_list_sql_does_not_grow_with_rows(app, client, make, login_as, 
                 authority_id=shanxi.id, accepted_on=dt.date(2026, 1, 5)))
         db.session.commit()
 
-    add(2)
-    _render(app, client, url)
-    small, html_small = _render(app, client, url)
-    add(10)
-    large, html_large = _render(app, client, url)
+    (small, html_small), (large, html_large) = _before_and_after(app, client, url, add, 2, 10)
     assert html_large.count("<tr") > html_small.count("<tr"), url
     assert len(large) <= len(small), (
         f"{url}: {len(small)} statements for the small list, {len(large)} for the large one:\n"
@@ -297,11 +303,7 @@ def test_change_feed_sql_does_not_grow_with_changes(app, client, make, login_as)
         db.session.expire_all()  # the page loads what it shows, not what the test left
 
     url = "/org/change-feed/"
-    add(2)
-    _render(app, client, url)
-    small, html_small = _render(app, client, url)
-    add(10)
-    large, html_large = _render(app, client, url)
+    (small, html_small), (large, html_large) = _before_and_after(app, client, url, add, 2, 10)
     assert "共 48 条变动信息" in html_large and "共 8 条变动信息" in html_small
     assert len(large) <= len(small), (
         f"{url}: {len(small)} statements for 8 changes, {len(large)} for 48:\n"
@@ -377,11 +379,7 @@ def test_plain_org_list_sql_does_not_grow_with_rows(app, client, make, login_as,
             fo.photo(acct, inst)
         db.session.expire_all()  # the page loads what it shows, not what the test left
 
-    add(2)
-    _render(app, client, url)
-    small, html_small = _render(app, client, url)
-    add(10)
-    large, html_large = _render(app, client, url)
+    (small, html_small), (large, html_large) = _before_and_after(app, client, url, add, 2, 10)
     assert html_large.count("<tr") >= html_small.count("<tr") + 10, url
     assert len(large) <= len(small), (
         f"{url}: {len(small)} statements for the small list, {len(large)} for the large one:\n"
@@ -412,12 +410,9 @@ def test_commission_statistics_sql_does_not_grow_with_applications(app, client, 
                                 if status == S.APPROVED else None)))
         db.session.commit()
 
-    add(3)
-    _render(app, client, "/gov/statistics/")
-    small, html_small = _render(app, client, "/gov/statistics/")
-    assert "待审批业务：3 件" in html_small
-    add(20)
-    large, html_large = _render(app, client, "/gov/statistics/")
+    (small, html_small), (large, html_large) = _before_and_after(
+        app, client, "/gov/statistics/", add, 3, 20)
+    assert "待审批业务：3 件" in re.sub(r"<[^>]+>", "", html_small)
     shown = re.sub(r"<[^>]+>", "", html_large)
     assert "待审批业务：23 件" in shown and "已超过20个工作日：23 件" in shown
     assert len(large) <= len(small), (
@@ -454,22 +449,12 @@ def test_authority_list_sorted_by_name_loads_each_rows_parent_with_the_rows(app,
                            region_code=cities[province.code])
             expected[name] = parent.name
 
-    url = "/gov/authorities/?sort=0"
-    add(3)
-    _render(app, client, url)
-    small, html_small = _render(app, client, url)
-    add(12)
-    large, html_large = _render(app, client, url)
-    rows = _list_rows_text(html_large)
+    (small, _), (large, html_large) = _before_and_after(
+        app, client, "/gov/authorities/?sort=0", add, 3, 12)
+    rows = list_rows_text(html_large)
     shown = {name: row for row in rows for name in expected if name in row}
     assert len(shown) == 12
     assert all(expected[name] in row for name, row in shown.items())
     assert len(large) <= len(small), (
         f"{len(small)} statements with the parents on the page, {len(large)} without:\n"
         + "\n".join(" ".join(s.split())[:160] for s in large))
-
-
-def _list_rows_text(html: str) -> list[str]:
-    body = html.split("model-list", 1)[1].split("</table>", 1)[0].split("</thead>", 1)[-1]
-    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)]
