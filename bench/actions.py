@@ -200,7 +200,11 @@ class Approvals:
 
 def approval(app, info, args, log) -> dict:
     """Approvals taken back to back (when the page rounds did not take them)."""
-    return Approvals(app, info, max(10, args.repeat // 2)).result()
+    return Approvals(app, info, approval_count(args)).result()
+
+
+def approval_count(args) -> int:
+    return max(10, args.repeat)
 
 
 # ---- activation codes -------------------------------------------------------------------

@@ -405,7 +405,7 @@ def run(args) -> dict:
     measured = {page["name"]: [] for page in pages}
     from . import actions
     # the approvals too: one (or more) after each round, each timed on its own
-    approvals = actions.Approvals(app, info, max(10, args.repeat))
+    approvals = actions.Approvals(app, info, actions.approval_count(args))
     approvals_per_round = -(-len(approvals.prepared) // rounds)
     for r, repeat in enumerate(per_round):
         log(f"· round {r + 1} of {rounds}: {repeat} requests per page")
