@@ -88,11 +88,12 @@ def ensure_data(app, physicians, institutions, loader_choice="auto", rebuild=Fal
                                             echo=log)
         info["big_institution_id"] = big
         info["enriched"] = loader.enrich(big, echo=log)
-        from models.registry import index_new_record_regions
+        from models.registry import index_bulk_load
         t0 = time.perf_counter()
         with db.engine.begin() as conn:  # rows the loaders wrote directly
-            index_new_record_regions(conn)
-        log(f"record regions (资格, 考核, 信用) indexed in {time.perf_counter() - t0:.1f} s")
+            index_bulk_load(conn)
+        log(f"record regions (资格, 考核, 信用) and persons in several provinces indexed in "
+            f"{time.perf_counter() - t0:.1f} s")
         info["users"] = loader.ensure_users(big)
         from models.statistics import JurisdictionTally
         if db.session.scalar(sa.select(JurisdictionTally.id).limit(1)) is None:

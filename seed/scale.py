@@ -35,9 +35,8 @@ from models.identity import encrypt_id_number, id_blind_index, mask_id_number
 from models.institution import (Authority, Department, Institution, InstitutionAuthority,
                                 department_subject, region_prefixes, utcnow)
 from models.reference import Region, TreatmentSubject
-from models.registry import (Person, Qualification, Registration,
-                             index_new_record_regions, jurisdiction_codes,
-                             registration_scope)
+from models.registry import (Person, Qualification, Registration, index_bulk_load,
+                             jurisdiction_codes, registration_scope)
 
 SEED = 20261126
 NATIONAL = "国家卫生健康委员会"
@@ -414,8 +413,9 @@ def build_scale(physicians, institutions, batch, echo):
         echo(f"医师 {done}/{physicians}（账户 {len(accounts)}），"
              f"{done / elapsed:.0f} 人/秒")
     with db.engine.begin() as conn:
-        # who sees each new 医师资格 (provinces and cities), in one statement after the load
-        index_new_record_regions(conn)
+        # who sees each new 医师资格 (provinces and cities), and who is registered in more
+        # than one province, in statements after the load
+        index_bulk_load(conn)
     total = time.perf_counter() - t0
     rate = physicians / (time.perf_counter() - t1) if physicians else 0.0
     echo(f"完成：机构 {institutions} 家，医师 {physicians} 人，用时 {total:.1f} 秒"

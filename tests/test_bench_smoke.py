@@ -62,7 +62,7 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
 
     from bench.run import bring_schema_up_to_models
     from models import db
-    from models.registry import index_new_record_regions
+    from models.registry import index_bulk_load
     from tests.conftest import make_test_config
     from tests.helpers import fresh_database_url
 
@@ -75,7 +75,7 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             db.session.commit()
             loader.build(40, 5, echo=lambda *a: None, big=20)
             with db.engine.begin() as conn:
-                index_new_record_regions(conn)  # rows the loader wrote directly
+                index_bulk_load(conn)  # rows the loader wrote directly
                 conn.execute(sa.text("DROP INDEX ix_registration_institution_status_name"))
                 conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_name"))
                 conn.execute(sa.text("DROP INDEX ix_registration_institution_status_stats"))

@@ -198,3 +198,51 @@ def test_registration_keeps_its_scope_codes(make):
     assert fill_registration_scope_codes(db.session.connection()) == 2
     db.session.commit()
     assert stored(reg.id) == "14,21" and stored(other.id) == "12"
+
+
+def _multi_province_persons() -> set:
+    from models.registry import MultiProvincePerson
+    return set(db.session.scalars(sa.select(MultiProvincePerson.person_id)))
+
+
+def test_persons_registered_in_several_provinces_follow_their_registrations(make):
+    """multi_province_person (医师在外省注册情况) follows registrations, cancellations and moves."""
+    shanxi, beijing = make.institution(region_code="140105"), make.institution(region_code="110105")
+    p, _ = make.registered_physician(shanxi)
+    alone, _ = make.registered_physician(shanxi)
+    assert _multi_province_persons() == set()
+    in_beijing = make.registration(p, beijing)
+    assert _multi_province_persons() == {p.id}
+    in_beijing.status = RegistrationStatus.CANCELLED  # 注销
+    db.session.commit()
+    assert _multi_province_persons() == set()
+    # a registration that becomes valid again (as a rejected 注销 is undone in tests)
+    other = make.registration(alone, beijing, status=RegistrationStatus.CANCELLED)
+    assert _multi_province_persons() == set()
+    other.status = RegistrationStatus.VALID
+    db.session.commit()
+    assert _multi_province_persons() == {alone.id}
+    # a change that fails leaves the table as the registrations are
+    other.status = RegistrationStatus.CANCELLED
+    other.location_code = "999999"  # no such region: the whole flush is refused
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert _multi_province_persons() == {alone.id}
+
+
+def test_bulk_loaded_registrations_are_indexed_after_the_load(make):
+    from models.registry import Registration, index_bulk_load
+    shanxi, beijing = make.institution(region_code="140105"), make.institution(region_code="110105")
+    p, reg = make.registered_physician(shanxi)
+    q = make.qualification(p)
+    db.session.execute(sa.insert(Registration.__table__).values(  # as the bulk loaders write
+        person_id=p.id, qualification_id=q.id, level=reg.level.value,
+        category=reg.category.value, location_code="110000", institution_id=beijing.id,
+        authority_id=beijing.licensing_authority_id, approved_on=dt.date(2020, 1, 1),
+        status=RegistrationStatus.VALID.value, created_at=dt.datetime(2020, 1, 1)))
+    db.session.commit()
+    assert _multi_province_persons() == set()
+    with db.engine.begin() as conn:
+        index_bulk_load(conn)
+    assert _multi_province_persons() == {p.id}
