@@ -332,12 +332,14 @@ class FiledOutView(RegistrationListView):
 
     def scope(self, query):
         inst_id = tenant_institution_id()
-        return query.filter(
-            Registration.institution_id == inst_id,
-            Registration.status == RegistrationStatus.VALID,
-            sa.exists().where(Filing.registration_id == Registration.id,
-                              Filing.status == FilingStatus.VALID,
-                              Filing.institution_id != inst_id))
+        # from the filings of this institution's registrations (one index range), not a
+        # filing probe per registration of the institution
+        filed_elsewhere = sa.select(Filing.registration_id).where(
+            Filing.registration_institution_id == inst_id,
+            Filing.status == FilingStatus.VALID, Filing.institution_id != inst_id)
+        return query.filter(Registration.institution_id == inst_id,
+                            Registration.status == RegistrationStatus.VALID,
+                            Registration.id.in_(filed_elsewhere))
 
     def list_loads(self) -> list:
         return super().list_loads() + [

@@ -134,11 +134,12 @@ def bring_schema_up_to_models(db) -> list[str]:
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    from models.registry import (PERSON_COPIES, fill_registration_person_copies,
-                                 fill_registration_scope_codes)
+    from models.registry import (PERSON_COPIES, fill_filing_registration_institutions,
+                                 fill_registration_person_copies, fill_registration_scope_codes)
     fillers = {f"registration.{copy}": fill_registration_person_copies
                for copy in PERSON_COPIES.values()}
     fillers["registration.scope_codes"] = fill_registration_scope_codes
+    fillers["filing.registration_institution_id"] = fill_filing_registration_institutions
     added = []
     with db.engine.begin() as conn:
         ctx = MigrationContext.configure(conn)

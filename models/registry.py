@@ -225,10 +225,17 @@ class Filing(db.Model):  # 多执业机构备案
         sa.Index("uq_filing_valid", "registration_id", "institution_id", unique=True,
                  sqlite_where=_VALID, postgresql_where=_VALID),
         sa.Index("ix_filing_institution_status", "institution_id", "status"),
+        # 本院多执业机构备案医师: the filings of an institution's own registrations, read as one
+        # index range instead of a filing probe per registration of the institution
+        sa.Index("ix_filing_registration_institution_status", "registration_institution_id",
+                 "status", "registration_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registration.id"), index=True)
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"))
+    # the registration's 主要执业机构, kept with it (events below; index_bulk_load after a bulk
+    # load): a copy, like the registration's jurisdiction codes, so it carries no key
+    registration_institution_id: Mapped[int | None] = mapped_column()
     authority_id: Mapped[int] = mapped_column(sa.ForeignKey("authority.id"))
     status: Mapped[FilingStatus] = mapped_column(enum_column(FilingStatus),
                                                 default=FilingStatus.VALID)
@@ -596,11 +603,21 @@ def refresh_multi_province_persons(connection, person_ids=None) -> None:
 
 
 def index_bulk_load(connection) -> None:
-    """After a bulk load that wrote persons, records and registrations directly (no ORM
-    events): the region rows of the new records and the persons registered in more than
-    one province."""
+    """After a bulk load that wrote persons, records, registrations and filings directly (no
+    ORM events): the region rows of the new records, the persons registered in more than
+    one province and the new filings' registration institutions."""
     index_new_record_regions(connection)
     refresh_multi_province_persons(connection)
+    fill_filing_registration_institutions(connection)
+
+
+def fill_filing_registration_institutions(connection) -> None:
+    """The registration's 主要执业机构 on each filing written without it (bulk loads)."""
+    filing, reg = Filing.__table__, Registration.__table__
+    connection.execute(sa.update(filing).where(filing.c.registration_institution_id.is_(None))
+                       .values(registration_institution_id=sa.select(reg.c.institution_id)
+                               .where(reg.c.id == filing.c.registration_id)
+                               .scalar_subquery()))
 
 
 @sa.event.listens_for(Registration, "after_insert")
@@ -622,3 +639,23 @@ def _multi_province_of_changed_registration(mapper, connection, target):
 @sa.event.listens_for(Registration, "after_delete")
 def _multi_province_of_deleted_registration(mapper, connection, target):
     refresh_multi_province_persons(connection, [target.person_id])
+
+
+# ---- a filing keeps its registration's 主要执业机构 (本院多执业机构备案医师)
+
+@sa.event.listens_for(Filing, "before_insert")
+def _filing_knows_its_registration_institution(mapper, connection, target):
+    if target.registration_institution_id is None:
+        reg = target.__dict__.get("registration")
+        inst_id = reg.institution_id if reg is not None else None
+        target.registration_institution_id = inst_id if inst_id is not None else \
+            connection.scalar(sa.select(Registration.institution_id).where(
+                Registration.id == target.registration_id))
+
+
+@sa.event.listens_for(Registration, "after_update")
+def _filings_follow_a_new_main_institution(mapper, connection, target):
+    if sa.inspect(target).attrs.institution_id.history.has_changes():
+        filing = Filing.__table__
+        connection.execute(sa.update(filing).where(filing.c.registration_id == target.id)
+                           .values(registration_institution_id=target.institution_id))

@@ -80,6 +80,12 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
                 conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_name"))
                 conn.execute(sa.text("DROP INDEX ix_registration_institution_status_stats"))
                 conn.execute(sa.text("ALTER TABLE registration DROP COLUMN person_gender"))
+                conn.execute(sa.text(  # filings written before the column existed
+                    "INSERT INTO filing (registration_id, institution_id, authority_id, status, "
+                    "filed_on) SELECT id, institution_id, authority_id, 'valid', '2020-01-01' "
+                    "FROM registration ORDER BY id LIMIT 3"))
+                conn.execute(sa.text("DROP INDEX ix_filing_registration_institution_status"))
+                conn.execute(sa.text("ALTER TABLE filing DROP COLUMN registration_institution_id"))
                 # an index the models have since replaced
                 conn.execute(sa.text("CREATE INDEX ix_registration_institution_status "
                                      "ON registration (institution_id, status, id)"))
@@ -95,7 +101,8 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             assert sa.inspect(db.engine).get_foreign_keys("qualification_region")
             assert sorted(bring_schema_up_to_models(db)) == [
                 "-fk_qualification_region_qualification_id_qualification",
-                "-ix_registration_institution_status",
+                "-ix_registration_institution_status", "filing.registration_institution_id",
+                "ix_filing_registration_institution_status",
                 "ix_registration_institution_status_name",
                 "ix_registration_institution_status_stats", "registration.person_gender",
                 "registration.person_name"]
@@ -103,6 +110,10 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
                 "SELECT r.person_name, p.name, r.person_gender, p.gender FROM registration r "
                 "JOIN person p ON p.id = r.person_id")).all()
             assert len(copies) >= 40 and all(a == b and c == d for a, b, c, d in copies)
+            filings = db.session.execute(sa.text(
+                "SELECT f.registration_institution_id, r.institution_id FROM filing f "
+                "JOIN registration r ON r.id = f.registration_id")).all()
+            assert len(filings) == 3 and all(a == b for a, b in filings)
             indexes = {i["name"] for i in sa.inspect(db.engine).get_indexes("registration")}
             assert {"ix_registration_institution_status_name",
                     "ix_registration_institution_status_stats"} <= indexes

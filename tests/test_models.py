@@ -246,3 +246,28 @@ def test_bulk_loaded_registrations_are_indexed_after_the_load(make):
     with db.engine.begin() as conn:
         index_bulk_load(conn)
     assert _multi_province_persons() == {p.id}
+
+
+def test_a_filing_keeps_its_registrations_main_institution(make):
+    """filing.registration_institution_id (本院多执业机构备案医师) is set on insert, follows a
+    registration moved to another 主要执业机构 and is filled after a bulk load."""
+    from models.enums import FilingStatus
+    from models.registry import Filing, index_bulk_load
+    home, elsewhere, moved_to = (make.institution(region_code="140105") for _ in range(3))
+    p, reg = make.registered_physician(home)
+    filing = Filing(registration_id=reg.id, institution_id=elsewhere.id,
+                    authority_id=elsewhere.licensing_authority_id, filed_on=dt.date(2024, 1, 1))
+    db.session.add(filing)
+    db.session.commit()
+    assert filing.registration_institution_id == home.id
+    reg.institution_id = moved_to.id
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Filing, filing.id).registration_institution_id == moved_to.id
+    db.session.execute(sa.insert(Filing.__table__).values(  # as the bulk loaders write
+        registration_id=reg.id, institution_id=home.id, authority_id=home.licensing_authority_id,
+        status=FilingStatus.VALID.value, filed_on=dt.date(2024, 2, 1)))
+    db.session.commit()
+    with db.engine.begin() as conn:
+        index_bulk_load(conn)
+    assert set(db.session.scalars(sa.select(Filing.registration_institution_id))) == {moved_to.id}
