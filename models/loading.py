@@ -1,4 +1,7 @@
-"""How relations are loaded with the rows that show them."""
+"""How relations are loaded with the rows that show them, and how a page's constants reach
+the SQL."""
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 
@@ -27,3 +30,16 @@ def page_rows_select(stmt, model, *loads):
     page_ids = stmt.with_only_columns(model.id).subquery()
     return (sa.select(model).join(page_ids, model.id == page_ids.c.id)
             .options(*loads).order_by(*order))
+
+
+def written_in(value, type_=None):
+    """A constant written into the SQL at execution rather than sent as a parameter (ids,
+    dates and status values only: SQLAlchemy's literal processors render them). PostgreSQL
+    keeps one generic plan for a prepared statement, made for an average value: an
+    institution's lists were planned for an institution of 5 physicians and probed the
+    filings or persons once per physician of a hospital of 4,500 (5–16 ms) where a plan for
+    that hospital reads one index range (0.2–3 ms). Each institution then has its own
+    prepared statement."""
+    kind = type_ or {dt.datetime: sa.DateTime, dt.date: sa.Date, int: sa.Integer}.get(
+        type(value), sa.String)
+    return sa.bindparam(None, value, type_=kind, literal_execute=True)

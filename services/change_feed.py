@@ -26,6 +26,7 @@ from models import db
 from models.audit import AuditLog
 from models.enums import RegistrationStatus
 from models.institution import Institution
+from models.loading import written_in
 from models.reference import PracticeScope, Region
 from models.registry import Assessment, Person, Registration, registration_scope
 
@@ -46,13 +47,6 @@ class ChangeItem:
     id_number_masked: str
     kind: str
     detail: str
-
-
-def _written_in(value):
-    """A constant written into the SQL rather than sent as a parameter (see _param)."""
-    kind = {dt.datetime: sa.DateTime, dt.date: sa.Date, int: sa.Integer}.get(type(value),
-                                                                            sa.String)
-    return sa.bindparam(None, value, type_=kind, literal_execute=True)
 
 
 def _param(name: str, kind):
@@ -216,10 +210,10 @@ def _statements(dialect: str, busy: bool):
     # moves away from here (materialised first: the audit log is the small side), their
     # registrations as they are now, in one statement
     moves = (sa.select(AuditLog.at, sa.cast(AuditLog.object_id, sa.Integer).label("id"))
-             .where(AuditLog.action == _written_in("registration_change"),
-                    AuditLog.object_type == _written_in("registration"),
+             .where(AuditLog.action == written_in("registration_change"),
+                    AuditLog.object_type == written_in("registration"),
                     _in_dt(AuditLog.at), _was_at(dialect),
-                    AuditLog.object_id.regexp_match(_written_in("^[0-9]{1,9}$")))
+                    AuditLog.object_id.regexp_match(written_in("^[0-9]{1,9}$")))
              .order_by(AuditLog.id).limit(MAX_ITEMS).cte("moves").prefix_with("MATERIALIZED"))
     moved = _registration_rows(Registration.institution_id != institution_id, dialect,
                                via=moves, extra=(moves.c.at,))
