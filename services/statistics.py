@@ -12,6 +12,7 @@ from models import db
 from models.account import PhysicianAccount
 from models.enums import AccountState, Gender, PhysicianCategory, PhysicianLevel, RegistrationStatus
 from models.institution import Department
+from models.loading import written_in
 from models.reference import PracticeScope
 from models.registry import Registration
 
@@ -26,7 +27,10 @@ def _side_pool() -> ThreadPoolExecutor:
 
 
 def _base(inst_id):
-    return (Registration.institution_id == inst_id, Registration.status == RegistrationStatus.VALID)
+    # the institution written in (models.loading.written_in): planned for it, not for an
+    # average institution of 5 physicians
+    return (Registration.institution_id == written_in(inst_id),
+            Registration.status == RegistrationStatus.VALID)
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
