@@ -536,8 +536,7 @@ class OtherProvincesView(RegistrationListView):
         than one province (MultiProvincePerson), so the list neither walks the national
         register nor probes it once per physician. A registration's 执业地点 lies in its
         institution's province (the approval derives it from the institution), so such a
-        person's other province is another than this one. The status is written into the SQL: PostgreSQL uses a
-        partial index only for a condition it can see."""
+        person's other province is another than this one."""
         if "_persons_elsewhere" in g:
             return g._persons_elsewhere
         # both written in (see written_in): planned for this institution, the few persons

@@ -33,8 +33,9 @@ def page_rows_select(stmt, model, *loads):
 
 
 def written_in(value, type_=None):
-    """A constant written into the SQL at execution rather than sent as a parameter (ids,
-    dates and status values only: SQLAlchemy's literal processors render them). PostgreSQL
+    """A constant written into the SQL at execution rather than sent as a parameter: ids,
+    dates, status values and the code's own strings, never text a user typed (SQLAlchemy's
+    literal processors render them). PostgreSQL
     keeps one generic plan for a prepared statement, made for an average value: an
     institution's lists were planned for an institution of 5 physicians and probed the
     filings or persons once per physician of a hospital of 4,500 (5–16 ms) where a plan for

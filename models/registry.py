@@ -537,13 +537,21 @@ def _regions_of_new_registration(mapper, connection, target):
         add_record_regions(connection, owner, [target.person_id])
 
 
+def _persons_of_change(target, keys) -> list[int]:
+    """The person (and the former person) of a row whose `keys` changed in this flush; none
+    when they did not."""
+    state = sa.inspect(target)
+    if not any(state.attrs[k].history.has_changes() for k in keys):
+        return []
+    people = {target.person_id, *state.attrs.person_id.history.deleted}
+    return sorted(p for p in people if p)
+
+
 @sa.event.listens_for(Registration, "after_update")
 def _regions_of_moved_registration(mapper, connection, target):
-    state = sa.inspect(target)
-    if any(state.attrs[k].history.has_changes() for k in ("province_code", "city_code",
-                                                          "person_id")):
-        people = {target.person_id, *state.attrs.person_id.history.deleted}
-        rebuild_record_regions(connection, sorted(p for p in people if p))
+    people = _persons_of_change(target, ("province_code", "city_code", "person_id"))
+    if people:
+        rebuild_record_regions(connection, people)
 
 
 @sa.event.listens_for(Person, "after_update")
@@ -554,11 +562,9 @@ def _regions_of_corrected_person(mapper, connection, target):
 
 @sa.event.listens_for(CreditRecord, "after_update")
 def _regions_of_changed_credit_record(mapper, connection, target):
-    state = sa.inspect(target)
-    if state.attrs.authority_id.history.has_changes() or \
-            state.attrs.person_id.history.has_changes():
-        people = {target.person_id, *state.attrs.person_id.history.deleted}
-        rebuild_record_regions(connection, sorted(p for p in people if p), [CreditRecord])
+    people = _persons_of_change(target, ("authority_id", "person_id"))
+    if people:
+        rebuild_record_regions(connection, people, [CreditRecord])
 
 
 @sa.event.listens_for(Authority, "after_update")
@@ -629,11 +635,9 @@ def _multi_province_of_new_registration(mapper, connection, target):
 @sa.event.listens_for(Registration, "after_update")
 def _multi_province_of_changed_registration(mapper, connection, target):
     """注销, a new 执业地点 or another person: the person's (and the former person's) standing."""
-    state = sa.inspect(target)
-    if any(state.attrs[k].history.has_changes() for k in ("status", "location_code",
-                                                          "person_id")):
-        people = {target.person_id, *state.attrs.person_id.history.deleted}
-        refresh_multi_province_persons(connection, sorted(p for p in people if p))
+    people = _persons_of_change(target, ("status", "location_code", "person_id"))
+    if people:
+        refresh_multi_province_persons(connection, people)
 
 
 @sa.event.listens_for(Registration, "after_delete")
