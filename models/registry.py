@@ -4,7 +4,7 @@ periodic assessments (定期考核), credit records (信用记录) and direct bu
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, object_session, relationship
 
 from . import db
 from .enums import (AccountState, AssessmentResult, CreditKind, DirectBusinessKind, FilingStatus, Gender,
@@ -650,7 +650,13 @@ def _multi_province_of_deleted_registration(mapper, connection, target):
 @sa.event.listens_for(Filing, "before_insert")
 def _filing_knows_its_registration_institution(mapper, connection, target):
     if target.registration_institution_id is None:
+        # the registration as the session already holds it (an approval loaded it to check
+        # the filing), else one lookup
         reg = target.__dict__.get("registration")
+        session = object_session(target)
+        if reg is None and session is not None:
+            reg = session.identity_map.get(
+                sa.inspect(Registration).identity_key_from_primary_key([target.registration_id]))
         inst_id = reg.institution_id if reg is not None else None
         target.registration_institution_id = inst_id if inst_id is not None else \
             connection.scalar(sa.select(Registration.institution_id).where(

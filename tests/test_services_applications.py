@@ -153,6 +153,7 @@ def test_multi_filing_and_its_cancellation(make):
     _through(app, w.same_prov_inst, w.shanxi)
     f = db.session.scalar(sa.select(Filing).where(Filing.registration_id == w.reg.id))
     assert f.status == FilingStatus.VALID and f.institution_id == w.same_prov_inst.id
+    assert f.registration_institution_id == w.reg.institution_id  # 本院多执业机构备案医师
     app2 = svc.submit_application(fa.physician_actor(w.account), w.account,
                                   T.MULTI_FILING_CANCEL, {"filing_id": f.id})
     assert app2.confirming_institution_id == w.same_prov_inst.id
