@@ -9,6 +9,7 @@ message to the physician, all committed together. The rules are checked when app
 again when approving (`plan()` is the single place that knows them)."""
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -524,9 +525,11 @@ def _refuse_duplicate(subject_key: str, type_: ApplicationType) -> None:
 
 # ---- transitions ----------------------------------------------------------------------------
 
-def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, **values) -> Application:
+def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, *,
+             allowed: Callable[[Application], None] | None = None, **values) -> Application:
     """Move `app_id` from one of `expected` to `new_status` — or tell the user someone else
-    was quicker. The caller commits."""
+    was quicker. `allowed(app)` may refuse the actor on the locked row (a DomainError), so
+    a caller need not load the application a first time to authorise. The caller commits."""
     conn = db.session.connection()
     q = sa.select(Application).where(Application.id == app_id)
     if conn.dialect.name == "postgresql":
@@ -542,7 +545,14 @@ def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, **valu
                 raise DomainError(CONFLICT) from None
     app = db.session.execute(q.execution_options(populate_existing=True)).scalar_one_or_none()
     if app is None:
+        db.session.rollback()
         raise DomainError("该业务申请不存在。")
+    if allowed is not None:
+        try:
+            allowed(app)
+        except DomainError:
+            db.session.rollback()
+            raise
     if app.status not in expected:
         db.session.rollback()
         raise DomainError(CONFLICT)
@@ -585,9 +595,11 @@ def _account_of(app: Application) -> PhysicianAccount | None:
     return None
 
 
-def _notify(app: Application, text: str, institution_too: bool = False) -> None:
+def _notify(app: Application, text: str, institution_too: bool = False,
+            account: PhysicianAccount | None = None) -> None:
+    """Queue the applicant's SMS (and e-mail); `account` when the caller holds it already."""
     body = f"【医师电子化注册】{text}（业务编号{app.id}）"
-    acct = _account_of(app)
+    acct = account if account is not None else _account_of(app)
     if acct is not None:
         queue_sms(acct.phone, body)
         if acct.email:
@@ -704,13 +716,15 @@ def reject_application(actor: Actor, app_id: int, reasons_text: str) -> Applicat
 
 def approve_application(actor: Actor, app_id: int, opinion: str = "") -> Application:
     """批准: re-check the rules, then apply every effect in the same transaction."""
-    app = _load(app_id)
-    _require_authority(actor, app)
     opinion = (opinion or "").strip()[:500]
-    app = _guarded(app_id, (S.PENDING_APPROVAL,), S.APPROVED, decided_at=utcnow(),
+    app = _guarded(app_id, (S.PENDING_APPROVAL,), S.APPROVED,
+                   allowed=lambda a: _require_authority(actor, a), decided_at=utcnow(),
                    authority_opinion=opinion or "同意")
+    # held for the whole approval: the session keeps loaded rows only while something refers
+    # to them, and the rules, the effects and the notice all read these two
+    authority, account = app.authority, _account_of(app)
     try:
-        _apply_effects(actor, app)
+        _apply_effects(actor, app, account if app.account_id else None)
     except DomainError as e:
         db.session.rollback()
         raise DomainError(f"审批时复核未通过：{e.message}", field=e.field) from None
@@ -720,7 +734,7 @@ def approve_application(actor: Actor, app_id: int, opinion: str = "") -> Applica
     _event(app, actor, S.PENDING_APPROVAL, S.APPROVED, opinion or "同意")
     audit.record(actor, "application_approve", app, before={"status": "pending"},
                  after={"status": "approved", "opinion": opinion})
-    _notify(app, f"{app.authority.name}已批准您的「{app.type.label}」业务申请。")
+    _notify(app, f"{authority.name}已批准您的「{app.type.label}」业务申请。", account=account)
     try:
         db.session.commit()
     except IntegrityError:
@@ -772,7 +786,8 @@ def _new_registration(actor, app: Application, p: Plan, today) -> Registration:
     return reg
 
 
-def _apply_effects(actor: Actor, app: Application) -> None:
+def _apply_effects(actor: Actor, app: Application, acct: PhysicianAccount | None) -> None:
+    """The register's side of 批准; `acct` is the application's own account, if it has one."""
     today = dt.date.today()
     inst = db.session.get(Institution, app.applicant_institution_id) \
         if app.applicant_institution_id else None
@@ -860,9 +875,8 @@ def _apply_effects(actor: Actor, app: Application) -> None:
         audit.record(actor, "certificate_reissue", r, after={"reason": r.reason},
                      institution_id=p.registration.institution_id)
     # P4(c): an approved application activates an account that is not yet activated
-    if app.account_id:
-        acct = db.session.get(PhysicianAccount, app.account_id)
-        if acct is not None and acct.state in (AccountState.REGISTERED, AccountState.VERIFIED):
+    if acct is not None:
+        if acct.state in (AccountState.REGISTERED, AccountState.VERIFIED):
             acct.state = AccountState.ACTIVATED
             acct.activation_method = ActivationMethod.APPROVAL
             acct.activated_at = utcnow()

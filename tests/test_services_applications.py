@@ -1,5 +1,7 @@
 """services.applications: every type's effects and every rule's refusal (Chinese message)."""
+import collections
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -66,6 +68,36 @@ def test_change_within_province_updates_in_place(make):
     _through(app, w.same_prov_inst, w.shanxi)
     db.session.expire_all()
     assert w.reg.status == R.VALID and w.reg.institution_id == w.same_prov_inst.id
+
+
+def test_approval_reads_each_row_once(make):
+    """The approval loads the application, its account and its authority once each (the rows
+    are held for the whole transaction, not read again for the notice)."""
+    w = fa.world()
+    app = svc.submit_application(fa.physician_actor(w.account), w.account, T.CHANGE,
+                                 {"registration_id": w.reg.id,
+                                  "institution_id": w.same_prov_inst.id, "scope_codes": ["12"]})
+    svc.confirm_application(fa.org_actor(w.same_prov_inst), app.id, True)
+    app_id, actor = app.id, fa.gov_actor(w.shanxi)
+    db.session.remove()  # a fresh request: nothing loaded yet
+    selects = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            table = re.search(r"\bFROM\s+(\w+)", statement).group(1)
+            selects.append((table, repr(params), statement))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        svc.approve_application(actor, app_id, "准予")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert db.session.get(Application, app_id).status == S.APPROVED
+    tables = collections.Counter(x[0] for x in selects)
+    assert tables["application"] == 1 and tables["physician_account"] == 1, selects
+    assert tables["authority"] <= 1, selects
+    # and no statement is run twice with the same parameters
+    assert not [k for k, n in collections.Counter(selects).items() if n > 1], selects
 
 
 def test_registration_assigns_a_certificate_number_once(make):
@@ -268,6 +300,26 @@ def test_reject_needs_reasons_and_notifies_applicant_and_institution(make, outbo
     assert any("证书未遗失" in m for m in _sms(w.old_inst.reserved_phone))
     with pytest.raises(DomainError, match="该业务已被其他人处理"):
         svc.approve_application(fa.gov_actor(w.shanxi), app.id)
+
+
+def test_another_authority_cannot_approve_and_nothing_changes(make, outbox):
+    w = fa.world()
+    app = svc.submit_application(fa.physician_actor(w.account), w.account, T.CERTIFICATE_REISSUE,
+                                 {"registration_id": w.reg.id, "reissue_reason": "损毁"})
+    svc.confirm_application(fa.org_actor(w.old_inst), app.id, True)
+    audits = db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog))
+    with pytest.raises(DomainError, match="该业务申请不存在"):
+        svc.approve_application(fa.gov_actor(w.beijing), app.id, "同意")
+    db.session.expire_all()
+    assert app.status == S.PENDING_APPROVAL and app.decided_at is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CertificateReissue)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog)) == audits
+    # the right authority approves; afterwards another authority still sees 不存在, not 已处理
+    svc.approve_application(fa.gov_actor(w.shanxi), app.id, "同意")
+    with pytest.raises(DomainError, match="该业务申请不存在"):
+        svc.approve_application(fa.gov_actor(w.beijing), app.id)
+    with pytest.raises(DomainError, match="该业务申请不存在"):
+        svc.approve_application(fa.gov_actor(w.shanxi), 10 ** 9)
 
 
 # ---- rules --------------------------------------------------------------------------------
