@@ -108,19 +108,26 @@ def test_service_lists_yesterdays_changes_of_own_physicians(app_ctx, scene):
 
 def test_a_bulk_day_is_read_from_the_institution_with_the_same_outcome(app_ctx, scene,
                                                                        monkeypatch):
-    """A window in which more registrations changed nationally than BUSY_WINDOW_ROWS (a
-    mass 注销, say) is recognised by bounded counts, and the institution-first reading finds
-    exactly what the date-first one finds."""
+    """A window in which more registrations (or 定期考核 results) changed nationally than
+    BUSY_WINDOW_ROWS (a mass 注销, say) is recognised by bounded counts, and the
+    institution-first reading finds exactly what the date-first one finds."""
+    Load = change_feed.WindowLoad
     usual = {(i.day, i.name, i.kind, i.detail) for i in
              change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
-    assert not change_feed._busy_window(YESTERDAY, YESTERDAY)
-    # yesterday holds four changed registrations nationally (new, cancelled ×2, moved)
+    assert change_feed._busy_window(YESTERDAY, YESTERDAY) == Load(False, False)
+    # yesterday holds four changed registrations nationally (new, cancelled ×2, moved) and
+    # two assessments
     monkeypatch.setattr(change_feed, "BUSY_WINDOW_ROWS", 4)
-    assert change_feed._busy_window(YESTERDAY, YESTERDAY)
-    assert not change_feed._busy_window(TODAY, TODAY)
+    assert change_feed._busy_window(YESTERDAY, YESTERDAY) == Load(True, False)
+    assert change_feed._busy_window(TODAY, TODAY) == Load(False, False)
     busy = {(i.day, i.name, i.kind, i.detail) for i in
             change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
     assert busy == usual and len(busy) == 4
+    monkeypatch.setattr(change_feed, "BUSY_WINDOW_ROWS", 2)
+    assert change_feed._busy_window(YESTERDAY, YESTERDAY) == Load(True, True)
+    busy = {(i.day, i.name, i.kind, i.detail) for i in
+            change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
+    assert busy == usual
 
 
 def test_console_page_defaults_to_yesterday_and_is_scoped(feed_client, make, scene):
