@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import joinedload
 
 from models import db
 from models.account import PhysicianAccount
@@ -22,6 +23,7 @@ from models.enums import (AccountState, ActivationMethod, ApplicationStatus, App
                           FilingStatus, PhysicianCategory, PhysicianLevel, RegistrationStatus,
                           UserKind, VerificationOutcome)
 from models.institution import Institution, utcnow
+from models.loading import collection_load
 from models.reference import PracticeScope, ReferenceItem
 from models.registry import (CertificateReissue, CreditRecord, Filing, LegacySite, Person,
                              Qualification, Registration)
@@ -721,8 +723,9 @@ def approve_application(actor: Actor, app_id: int, opinion: str = "") -> Applica
                    allowed=lambda a: _require_authority(actor, a), decided_at=utcnow(),
                    authority_opinion=opinion or "同意")
     # held for the whole approval: the session keeps loaded rows only while something refers
-    # to them, and the rules, the effects and the notice all read these two
+    # to them, and the rules, the effects and the notice all read these
     authority, account = app.authority, _account_of(app)
+    subjects = _load_subjects(app.payload or {})  # noqa: F841 (held, see above)
     try:
         _apply_effects(actor, app, account if app.account_id else None)
     except DomainError as e:
@@ -784,6 +787,33 @@ def _new_registration(actor, app: Application, p: Plan, today) -> Registration:
                         "institution_id": p.institution.id, "application_id": app.id},
                  institution_id=p.institution.id)
     return reg
+
+
+def _payload_id(payload: dict, key: str) -> int | None:
+    try:
+        return int(payload[key])
+    except (KeyError, TypeError, ValueError):
+        return None  # plan() reports what is wrong with the payload
+
+
+def _load_subjects(payload: dict) -> list:
+    """The registration and the institution an application names, with what the rules read
+    of them (the registration's person, qualification and 执业范围; the institution's
+    审批机关), in one statement each instead of one per relation; plan() then finds them
+    in the session. Returned for the caller to hold."""
+    held = []
+    registration_id = _payload_id(payload, "registration_id")
+    if registration_id is not None:
+        held += db.session.scalars(
+            sa.select(Registration).where(Registration.id == registration_id)
+            .options(joinedload(Registration.person), joinedload(Registration.qualification),
+                     collection_load(Registration.scopes))).unique().all()
+    institution_id = _payload_id(payload, "institution_id")
+    if institution_id is not None:
+        held += db.session.scalars(
+            sa.select(Institution).where(Institution.id == institution_id)
+            .options(joinedload(Institution.authorities))).unique().all()
+    return held
 
 
 def _apply_effects(actor: Actor, app: Application, acct: PhysicianAccount | None) -> None:
