@@ -35,12 +35,11 @@ def page_rows_select(stmt, model, *loads):
 def written_in(value, type_=None):
     """A constant written into the SQL at execution rather than sent as a parameter: ids,
     dates, status values and the code's own strings, never text a user typed (SQLAlchemy's
-    literal processors render them). PostgreSQL
-    keeps one generic plan for a prepared statement, made for an average value: an
-    institution's lists were planned for an institution of 5 physicians and probed the
-    filings or persons once per physician of a hospital of 4,500 (5–16 ms) where a plan for
-    that hospital reads one index range (0.2–3 ms). Each institution then has its own
-    prepared statement."""
+    literal processors render them). PostgreSQL keeps one generic plan for a prepared
+    statement, made for an average value: an institution's lists were planned for an
+    institution of 5 physicians and probed the filings or persons once per physician of a
+    hospital of 4,500 (5–16 ms) where a plan for that hospital reads one index range
+    (0.2–3 ms). Each institution then has its own prepared statement."""
     kind = type_ or {dt.datetime: sa.DateTime, dt.date: sa.Date, int: sa.Integer}.get(
         type(value), sa.String)
     return sa.bindparam(None, value, type_=kind, literal_execute=True)
