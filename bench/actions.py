@@ -273,9 +273,30 @@ def import_rate(app, info, args, log) -> dict:
     return res
 
 
+def _file_areas() -> tuple[list[str], list[str]]:
+    """Area codes (the 身份证号's first six digits) for the bench file, valid for births in
+    1975–1985: the counties of one province (四川), and cities elsewhere."""
+    from stdnum import exceptions
+    from stdnum.cn import ric
+
+    def valid(area):
+        try:
+            for year in (1975, 1986):
+                ric.get_birth_place(f"{area}{year}01010000")
+            return True
+        except (exceptions.ValidationError, KeyError):  # KeyError: a city's own code
+            return False
+    home = [f"{c}" for c in range(510100, 513500) if valid(c)]
+    elsewhere = [f"{p}{c:02d}" for p in ("1101", "3101", "4401", "4201", "3201", "3301", "3701",
+                                         "6101", "1401", "2301", "4101", "2101")
+                 for c in range(1, 30) if valid(f"{p}{c:02d}")]
+    return home, elsewhere
+
+
 def _unregistered_id_numbers(count: int, stamp: int) -> list[tuple[str, dt.date]]:
-    """(身份证号, 出生日期) of `count` men from one Beijing district whom the register does not
-    hold yet: the data set's persons (and those earlier actions added) share areas, birth
+    """(身份证号, 出生日期) of `count` men whom the register does not hold yet, as a provincial
+    commission's file has them: nine in ten born in the province's counties, the tenth
+    elsewhere. The data set's persons (and those earlier actions added) share areas, birth
     dates and sequence numbers with the generated ones, and a file of persons already
     registered would measure the duplicate checks, not the import."""
     from stdnum.cn import ric
@@ -284,10 +305,13 @@ def _unregistered_id_numbers(count: int, stamp: int) -> list[tuple[str, dt.date]
     from models.identity import id_blind_index
     from models.registry import Person
 
+    home, elsewhere = _file_areas()
+
     def candidate(k, shift):
         birth = dt.date(1975, 1, 1) + dt.timedelta(days=k % 4000)
+        area = elsewhere[k // 10 % len(elsewhere)] if k % 10 == 9 else home[k % len(home)]
         seq = (stamp * 7 + k // 4000 + shift) % 500
-        base = f"110105{birth:%Y%m%d}{seq * 2 + 1:03d}"
+        base = f"{area}{birth:%Y%m%d}{seq * 2 + 1:03d}"
         return base + ric.calc_check_digit(base + "0"), birth
 
     chosen = [candidate(k, 0) for k in range(count)]
