@@ -846,10 +846,12 @@ class _VerifyView(OrgPage):
         searched = False
         error = None
         if request.method == "POST":
-            from stdnum.cn import ric
+            from services.accounts import check_id_number
             id_number = (request.form.get("id_number") or "").strip().upper()[:18]
             searched = True
-            if not ric.is_valid(id_number):
+            try:
+                check_id_number(id_number)
+            except DomainError:
                 error = "请输入正确的18位身份证号码。"
             else:
                 person = db.session.scalar(sa.select(Person).where(

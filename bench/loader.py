@@ -7,14 +7,11 @@ explicit ids, so millions of rows load without the ORM. Values are converted the
 SQLAlchemy stores them (SQLite dates as ISO text, booleans as 0/1, enums as their value)."""
 import datetime as dt
 import enum
-import hashlib
-import hmac
 import os
 import time
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import current_app
 from stdnum.cn import ric
 
 from models import db
@@ -23,6 +20,7 @@ from models.enums import (AccountState, ApplicationStatus, ApplicationType, Asse
                           QualificationKind, RegionLevel, RegistrationStatus, UserKind,
                           VerificationOutcome)
 from models.reference import PracticeScope, Region
+from models.identity import _keys, blind_index_of
 from models.institution import region_prefixes
 from models.registry import jurisdiction_codes
 
@@ -91,14 +89,13 @@ class IdentityCrypto:
     """The same AES-GCM + HMAC blind index as models.identity, without per-call app lookups."""
 
     def __init__(self):
-        key = current_app.config["DATA_KEY"]
+        key, self.idx = _keys()
         self.aes = AESGCM(key)
-        self.idx = hmac.new(key, b"blind-index", hashlib.sha256).digest()
 
     def columns(self, value: str):
         nonce = os.urandom(12)
         enc = nonce + self.aes.encrypt(nonce, value.encode(), b"id_number")
-        h = hmac.new(self.idx, value.encode(), hashlib.sha256).hexdigest()
+        h = blind_index_of(self.idx, value)
         return enc, h, value[:6] + "*" * 8 + value[-4:]
 
 

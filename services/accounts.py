@@ -72,7 +72,7 @@ def check_id_number(value: str, field: str = "id_number") -> str:
         ric.validate(v)
     except InvalidChecksum:
         raise DomainError("身份证号校验位不正确，请仔细核对。", field=field)
-    except InvalidComponent:
+    except (InvalidComponent, KeyError):  # KeyError: stdnum on an unknown county of a province
         raise DomainError("身份证号中的出生日期或地区代码无效，请仔细核对。", field=field)
     except (InvalidLength, InvalidFormat, ValidationError):
         raise DomainError("身份证号格式不正确。", field=field)
@@ -436,9 +436,10 @@ def recover_with_personal_info(actor: Actor, *, name: str, id_number: str,
     qualification_code = (qualification_code or "").strip()
     if not qualification_code:
         raise DomainError("请输入医师资格证书编码。", field="qualification_code")
-    key = "id:" + id_blind_index(id_number)[:32]
+    id_hash = id_blind_index(id_number)
+    key = "id:" + id_hash
     _recovery_locked(key, actor.ip)
-    acct = _live_account_for(id_blind_index(id_number))
+    acct = _live_account_for(id_hash)
     ok = (acct is not None and acct.name == name and acct.phone == phone
           and acct.person_id is not None
           and db.session.scalar(sa.select(Qualification.id).where(

@@ -19,17 +19,15 @@ import queue
 import re
 import threading
 import time
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
-from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric
 
 from models import db
 from models.audit import ImportJob
 from models.enums import Gender, PhysicianCategory, PhysicianLevel, QualificationKind
-from models.identity import _keys
+from models.identity import _keys, blind_index_of, id_area_known
 from models.institution import utcnow
 from models.reference import ReferenceItem
 from models.registry import Person, Qualification, QualificationRegion, add_record_regions
@@ -59,16 +57,6 @@ DATE_RE = re.compile(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?$")
 
 # ---- field checks ------------------------------------------------------------------------
 
-@lru_cache(maxsize=20000)
-def _area_ok(area: str, year: int) -> bool:
-    """stdnum's GB/T 2260 lookup (county valid in the birth year), cached per area and year."""
-    try:
-        ric.get_birth_place(area + f"{year:04d}0101" + "0000")
-        return True
-    except stdnum_exc.ValidationError:
-        return False
-
-
 def check_id_number(value: str, today: dt.date | None = None) -> str | None:
     """None if valid, else the Chinese message (same checks as stdnum.cn.ric.validate)."""
     return _id_number_birth(value, today)[0]
@@ -88,7 +76,7 @@ def _id_number_birth(value: str, today: dt.date | None = None):
         return "身份证号中的出生日期不正确。", None
     if birth > (today or dt.date.today()) or birth.year < 1900:
         return "身份证号中的出生日期不正确。", None
-    if not _area_ok(value[:6], birth.year):
+    if not id_area_known(value[:6], birth.year):
         return "身份证号中的地区码不存在。", None
     return None, birth
 
@@ -229,20 +217,19 @@ class _Validator:
     """Row checks, blind index and encryption of a chunk: no database."""
 
     def __init__(self, education: dict, keys: tuple, today: dt.date):
-        import hmac
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         enc_key, idx_key = keys
         aes = AESGCM(enc_key)
         # the same formats as encrypt_id_number / id_blind_index, without re-deriving the
-        # keys per row (one-shot C HMAC = hmac.new(...).hexdigest())
+        # keys per row
         self.encrypt = lambda v: (lambda n: n + aes.encrypt(n, v.encode(), b"id_number"))(
             os.urandom(12))
-        self.blind = lambda v: hmac.digest(idx_key, v.encode(), "sha256").hex()
+        self.blind = functools.partial(blind_index_of, idx_key)
         self.today = today
         self.education = education
         # stdnum's area table is read on first use (~60 ms): read here, once per process, so
         # that a forked checking child (SQLite) inherits it instead of reading it per file
-        _area_ok("110101", 2000)
+        id_area_known("110101", 2000)
         self.codes_seen: set[str] = set()
         self.errors: list = []
 

@@ -163,3 +163,50 @@ def test_upgrade_fills_username_keys(migrated_app):
         with db.engine.connect() as conn:
             assert conn.execute(sa.text(
                 "SELECT username_key FROM console_user WHERE id = 1")).scalar() == "sxadmin"
+
+
+def test_upgrade_puts_the_area_first_in_stored_blind_indexes_and_downgrade_restores_them(
+        migrated_app):
+    """Blind indexes stored as the whole HMAC become area code + its first 128 bits, equal to
+    what the code computes now, so a lookup by 身份证号 still finds the person and the
+    account; downgrading recomputes the whole HMAC from the ciphertext."""
+    import hashlib
+    import hmac
+
+    from flask_migrate import downgrade, upgrade
+
+    from models import db
+    from models.account import PhysicianAccount
+    from models.identity import _keys, encrypt_id_number, id_blind_index
+    from models.registry import Person
+    idn = "14010519850317003X"
+    with migrated_app.app_context():
+        _, idx_key = _keys()
+        whole = hmac.new(idx_key, idn.encode(), hashlib.sha256).hexdigest()
+        upgrade(revision="2a6c8e0f4b17")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO person (id, name, gender, birth_date, is_military, id_number_enc, "
+                "id_number_hash, id_number_masked, created_at) VALUES (1, '张三', 'male', "
+                "'1985-03-17', false, :enc, :h, '140105********003X', '2020-01-01')"),
+                {"enc": encrypt_id_number(idn), "h": whole})
+            conn.execute(sa.text(
+                "INSERT INTO physician_account (id, username, name, phone, email, "
+                "password_hash, state, person_id, id_number_enc, id_number_hash, "
+                "id_number_masked, registered_at, password_changed_at) VALUES (1, 'zhangsan', "
+                "'张三', '13900000000', 'a@example.com', 'x', 'activated', 1, :enc, :h, "
+                "'140105********003X', '2020-01-01', '2020-01-01')"),
+                {"enc": encrypt_id_number(idn), "h": whole})
+        upgrade()
+        assert db.session.scalar(sa.select(Person.id_number_hash)) == id_blind_index(idn)
+        assert id_blind_index(idn) == "140105" + whole[:32]
+        assert db.session.scalar(sa.select(Person.id).where(
+            Person.id_number_hash == id_blind_index(idn))) == 1
+        assert db.session.scalar(sa.select(PhysicianAccount.id).where(
+            PhysicianAccount.id_number_hash == id_blind_index(idn))) == 1
+        db.session.remove()
+        downgrade(revision="2a6c8e0f4b17")
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT id_number_hash FROM person")).scalar() == whole
+            assert conn.execute(sa.text(
+                "SELECT id_number_hash FROM physician_account")).scalar() == whole

@@ -28,6 +28,47 @@ def test_id_number_is_encrypted_indexed_and_masked(make):
     assert found.id == p.id
 
 
+def test_blind_index_starts_with_the_area_then_a_keyed_hash(app_ctx):
+    """The area code first (what the masked copy shows), so one province's persons are
+    neighbours in the index; then 128 bits of the keyed HMAC, which differ between numbers
+    of one area and under another key."""
+    import hashlib
+    import hmac
+
+    from models.identity import _keys
+    one, other = id_blind_index("14010519850317003X"), id_blind_index("140105198503170046")
+    assert one.startswith("140105") and other.startswith("140105") and one != other
+    assert len(one) == 6 + 32 and one == id_blind_index(" 14010519850317003x ")
+    _, idx_key = _keys()
+    assert one[6:] == hmac.new(idx_key, b"14010519850317003X", hashlib.sha256).hexdigest()[:32]
+    assert one[6:] != hashlib.sha256(b"14010519850317003X").hexdigest()[:32]
+    # a value too short to be masked shows no area, and the index shows none either
+    assert id_blind_index("E1234567")[:6] != "E12345" and len(id_blind_index("E1234567")) == 32
+
+
+def test_area_codes_are_judged_as_python_stdnum_judges_them():
+    """id_area_known answers what stdnum.cn.ric's birth-place check answers, for every area
+    code of three provinces in years around their changes, and False where stdnum raises
+    KeyError (a province's code that never named a county)."""
+    from stdnum import exceptions
+    from stdnum.cn import ric
+
+    from models.identity import id_area_known
+
+    def stdnum_says(area, year):
+        try:
+            ric.get_birth_place(f"{area}{year}01010000")
+            return True
+        except (exceptions.ValidationError, KeyError):
+            return False
+    areas = [f"{p}{c:04d}" for p in (11, 14, 51) for c in range(0, 3500, 7)] + ["140105",
+                                                                             "999999"]
+    pairs = [(a, y) for a in areas for y in (1950, 1983, 1990, 1997, 2010)]
+    assert [id_area_known(a, y) for a, y in pairs] == [stdnum_says(a, y) for a, y in pairs]
+    assert id_area_known("140105", 2000) and not id_area_known("140105", 1990)
+    assert not id_area_known("110001", 1985)
+
+
 def test_masks():
     assert mask_id_number("110101199003071234") == "110101********1234"
     assert mask_phone("15175070658") == "151****0658"

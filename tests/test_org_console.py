@@ -590,6 +590,10 @@ def test_verification_by_id_number_is_audited(client, make, two, login_as):
     r = client.post("/org/verify-credit/", data={"csrf_token": csrf_token(page),
                                                  "id_number": "123"})
     assert "请输入正确的18位身份证号码" in text_of(r)
+    # a known province with a county code that never existed: the same message, not a 500
+    r = client.post("/org/verify-credit/", data={"csrf_token": csrf_token(page),
+                                                 "id_number": "110001198503170011"})
+    assert r.status_code == 200 and "请输入正确的18位身份证号码" in text_of(r)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
         AuditLog.action == "physician_lookup")) == 2
 

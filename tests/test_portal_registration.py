@@ -73,6 +73,7 @@ def test_in_register_physician_registers_and_sees_masked_summary(client, make):
     ("张 三", None, "只能包含汉字"),
     (None, "checksum", "校验位不正确"),
     (None, "date", "出生日期或地区代码无效"),
+    (None, "county", "出生日期或地区代码无效"),
     (None, "short", "应为18位"),
     (None, "letters", "前17位应为数字"),
     (None, "", "请输入身份证号"),
@@ -81,6 +82,8 @@ def test_step1_bad_input_explained_next_to_field(client, make, name, id_fix, fie
     good_id = f.id_number()
     id_number = {"checksum": good_id[:-1] + ("0" if good_id[-1] != "0" else "1"),
                  "date": _with_check("11010519851332001"),
+                 # 110001: 北京市 is known, this county code never was (stdnum: KeyError)
+                 "county": _with_check("11000119850317001"),
                  "short": good_id[:17], "letters": "11010519850317A01X", "": "",
                  None: good_id}[id_fix]
     r = step1(client, name or "张三", id_number)
