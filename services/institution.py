@@ -10,7 +10,7 @@ from models.enums import (AccountState, ApplicationStatus, AuthorityLevel, Physi
                           RegistrationStatus, ReviewStatus)
 from models.institution import (Authority, Department, Institution, InstitutionAuthority,
                                 utcnow)
-from models.reference import TreatmentSubject, region_prefix
+from models.reference import TreatmentSubject
 from models.registry import Registration
 
 from . import Actor, DomainError, audit
@@ -27,13 +27,15 @@ def _own(actor: Actor, institution_id) -> None:
 def eligible_authorities(inst: Institution) -> list[Authority]:
     """Authorities whose jurisdiction contains the institution: national, its province, its
     city and its county (health commissions and TCM bureaus)."""
+    # the regions whose region_prefix() the institution's code starts with: its province,
+    # city and county (read by index, not every commission of the country tested in turn:
+    # ~370 rows loaded per page view of 审批机关设置 at national scale)
     code = inst.region_code
-    rows = db.session.scalars(sa.select(Authority).where(Authority.active.is_(True))
-                              .order_by(Authority.id))
-    out = []
-    for a in rows:
-        if a.level == AuthorityLevel.NATIONAL or code.startswith(region_prefix(a.region_code)):
-            out.append(a)
+    ancestors = {code[:2] + "0000", code[:4] + "00", code}
+    out = db.session.scalars(sa.select(Authority).where(
+        Authority.active.is_(True),
+        sa.or_(Authority.level == AuthorityLevel.NATIONAL,
+               Authority.region_code.in_(sorted(ancestors))))).all()
     order = {AuthorityLevel.NATIONAL: 0, AuthorityLevel.PROVINCIAL: 1,
              AuthorityLevel.MUNICIPAL: 2, AuthorityLevel.COUNTY: 3}
     return sorted(out, key=lambda a: (order[a.level], a.is_tcm, a.id))

@@ -450,14 +450,18 @@ def test_approving_authorities_limited_to_jurisdiction(client, make, login_as):
     yz = make.authority(name="太原市迎泽区卫生健康局", level=AuthorityLevel.COUNTY,
                         region_code="140106", parent=ty)
     bj = make.authority(name="北京市卫生健康委员会", region_code="110000")
+    closed = make.authority(name="太原市小店区卫生局（已撤销）", level=AuthorityLevel.COUNTY,
+                            region_code="140105", parent=ty)
+    closed.active = False
     inst = make.institution(region_code="140105", authority_obj=xd, with_authorities=False)
     login_as(make.institution_admin(inst))
     page = _page(client, "/org/authorities/")
     assert "临床类别医师审批机关" in page and "公卫类别医师审批机关" in page
     assert "当前设置为：尚未设置" in page and "修改设置：" in page and "请选择..." in page
-    for a in (nat, sx, sx_tcm, ty, xd):
-        assert a.name in page
-    assert yz.name not in page and bj.name not in page
+    # national, province (its TCM bureau after it), city, county: in that order
+    positions = [page.index(a.name) for a in (nat, sx, sx_tcm, ty, xd)]
+    assert positions == sorted(positions)
+    assert yz.name not in page and bj.name not in page and closed.name not in page
     token = csrf_token(page)
     r = client.post("/org/authorities/", data={"csrf_token": token, "cat_1": xd.id,
                                                "cat_4": sx_tcm.id})
