@@ -146,12 +146,35 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
         if openings is None or openings[0] is not columns:
             openings = self._cell_openings = (columns, [
                 (c, str(Markup('<td class="col-{}">').format(c))) for c, _name in columns])
-        value = self._get_list_value
-        formatters, type_formatters = self.column_formatters, self.column_type_formatters
+        value = self._cell_value
+        formatters = self.column_formatters
         html = "".join([
-            f"{opening}{escape(value(context, row, c, formatters, type_formatters))}</td>"
+            f"{opening}{escape(value(context, row, c, formatters))}</td>"
             for c, opening in openings[1]])
         return Markup(html)  # nosec B704 - each value escaped above, each opening by format()
+
+    def _cell_value(self, context, row, name, formatters):
+        """Flask-Admin's _get_list_value (column formatter or attribute, choices, then the
+        first type formatter the value is an instance of), with that type formatter looked
+        up once per value type: the stock lookup tries every type formatter with isinstance
+        for every cell (a fifth of the cells' time)."""
+        fmt = formatters.get(name)
+        value = fmt(self, context, row, name) if fmt is not None \
+            else self._get_field_value(row, name)
+        choices = self._column_choices_map.get(name)
+        if choices:
+            return choices.get(value) or value
+        type_formatters = self.column_type_formatters
+        cache = self.__dict__.get("_type_formatter_of")
+        if cache is None or cache[0] is not type_formatters:
+            cache = self._type_formatter_of = (type_formatters, {})
+        kind = type(value)
+        try:
+            type_fmt = cache[1][kind]
+        except KeyError:
+            type_fmt = cache[1][kind] = next(
+                (f for t, f in type_formatters.items() if isinstance(value, t)), None)
+        return value if type_fmt is None else type_fmt(self, value, name)
 
     def get_list_row_actions(self):
         return [DetailsRowAction() if type(action) is ViewRowAction else action

@@ -260,6 +260,29 @@ def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
         assert all("person" in r.__dict__ for r in rows)  # loaded, not lazily
 
 
+def test_list_cells_show_what_flask_admin_would(app_ctx):
+    """The console lists' cells (ScopedModelView._cell_value) look a value's type formatter
+    up once per type: for every kind of value a list shows (None, text, bool, enum, list,
+    date, a bool after an int, a str subclass), each cell reads as Flask-Admin's own
+    _get_list_value would render it."""
+    import datetime as dt
+    import types
+
+    from markupsafe import Markup
+
+    from admin_views.base import ScopedModelView
+    from models.enums import AccountState
+    view = next(v for admin in app_ctx.extensions["admin"] for v in admin._views
+                if isinstance(v, ScopedModelView))
+    values = [None, "", "医师", True, False, 3, AccountState.ACTIVATED, ["甲", "乙"], [],
+              dt.date(2020, 1, 2), dt.datetime(2020, 1, 2, 3, 4), Markup("<b>a</b>"), 0, True]
+    for value in values:
+        row = types.SimpleNamespace(shown=value)
+        ours = view._cell_value(None, row, "shown", {})
+        stock = view._get_list_value(None, row, "shown", {}, view.column_type_formatters)
+        assert (type(ours), ours) == (type(stock), stock), value
+
+
 def test_revoke_list_shows_each_accounts_own_registration(client, make, two, login_as):
     """撤销医师账户 lists this institution's live accounts, each with its own physician's
     执业范围 (one or two), and the statements do not grow with the rows."""
