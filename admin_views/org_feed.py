@@ -51,15 +51,16 @@ def register(admin):
         @expose("/")
         def index(self):
             start, end, errors = _window()
-            items = [] if errors else change_feed.changes_for_institution(
+            items = [] if errors else change_feed.list_changes(
                 tenant_institution_id(), start, end)
-            # the whole window is in the csv; the page shows it PAGE_SIZE rows at a time
+            # the whole window is in the csv; the page shows it PAGE_SIZE rows at a time, and
+            # only those rows' details are read
             pages = max(1, -(-len(items) // PAGE_SIZE))
             page = min(_page_arg(), pages - 1)
+            shown = change_feed.with_details(items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE])
             return self.render("admin/org_change_feed.html", start=start, end=end,
-                               items=items[page * PAGE_SIZE:(page + 1) * PAGE_SIZE],
-                               total=len(items), page=page, pages=pages, errors=errors,
-                               raw=request.args)
+                               items=shown, total=len(items), page=page, pages=pages,
+                               errors=errors, raw=request.args)
 
         @expose("/export.csv")
         def export(self):

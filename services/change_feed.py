@@ -14,7 +14,8 @@ Sources, all on indexed columns:
 """
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import sqlalchemy.orm  # noqa: F401  (sa.orm.aliased)
@@ -46,7 +47,12 @@ class ChangeItem:
     name: str
     id_number_masked: str
     kind: str
-    detail: str
+    detail: str = ""
+    # a registration's item: its 执业地点, 主要执业机构 and 执业范围 are read by with_details()
+    # for the items shown only (a busy window is hundreds of items, a page fifty), and
+    # `describe` then writes the detail from them
+    registration_id: int | None = field(default=None, compare=False)
+    describe: Callable | None = field(default=None, compare=False, repr=False)
 
 
 def _param(name: str, kind):
@@ -143,23 +149,29 @@ def _location_name():
 
 def _registration_rows(where, dialect: str, via=None, extra: tuple = ()):
     """The registrations matching `where` (and joined to `via`, a list of their ids, when
-    given) with what an item shows (姓名, masked 身份证号, 机构 and 执业地点 names, the
-    执业范围 of one approved in the window) as plain rows, in one statement: a busy
-    hospital's day is hundreds of them, and entities with their loaded relations cost ten
-    times more to build than the page."""
+    given) with what decides an item and its order (姓名, masked 身份证号, dates, status) as
+    plain rows, in one statement: a busy hospital's day is hundreds of them, and entities
+    with their loaded relations cost ten times more to build than the page. The names an
+    item's detail shows come later, for the items shown (_details_statement)."""
     query = sa.select(
         Registration.id, Registration.person_id, Person.name,
         Person.id_number_masked, Registration.category, Registration.level,
         Registration.status, Registration.approved_on, Registration.status_changed_on,
-        Registration.created_at, Institution.name.label("institution_name"),
-        _location_name().label("location_name"),
-        sa.case((_in(Registration.approved_on), _scope_names(dialect)))
-        .label("scope_names"), *extra)
+        Registration.created_at, *extra)
     if via is not None:
         query = query.select_from(via).join(Registration, Registration.id == via.c.id)
     return (query.join(Person, Person.id == Registration.person_id)
-            .join(Institution, Institution.id == Registration.institution_id)
             .where(where).order_by(Registration.id).limit(MAX_ITEMS))
+
+
+@functools.lru_cache(maxsize=None)
+def _details_statement(dialect: str):
+    """主要执业机构, 执业地点 and 执业范围 of the listed registrations (the `ids` parameter)."""
+    return (sa.select(Registration.id, Institution.name.label("institution_name"),
+                      _location_name().label("location_name"),
+                      _scope_names(dialect).label("scope_names"))
+            .join(Institution, Institution.id == Registration.institution_id)
+            .where(id_in_parameter(Registration.id, "ids", dialect)))
 
 
 def _was_at(dialect: str):
@@ -249,6 +261,40 @@ def _statements(dialect: str, load: WindowLoad):
 
 def changes_for_institution(institution_id: int, start: dt.date,
                             end: dt.date | None = None) -> list[ChangeItem]:
+    """Every change of the window, with its detail (the csv)."""
+    return with_details(list_changes(institution_id, start, end))
+
+
+@dataclass(frozen=True)
+class _Place:
+    institution_name: str = ""
+    location_name: str = ""
+    scope_names: str | None = None
+
+    @property
+    def where(self) -> str:
+        return f"执业地点：{self.location_name}，主要执业机构：{self.institution_name}"
+
+
+def with_details(items: list[ChangeItem]) -> list[ChangeItem]:
+    """Write the detail of these items (a page of list_changes(), or all of it): the names
+    their registrations show, in one statement."""
+    pending = [i for i in items if i.describe is not None]
+    if pending:
+        dialect = db.session.get_bind().dialect.name
+        places = {r.id: _Place(r.institution_name, r.location_name or "", r.scope_names)
+                  for r in db.session.execute(_details_statement(dialect), {
+                      "ids": id_list_value({i.registration_id for i in pending}, dialect)})}
+        for i in pending:
+            i.detail = i.describe(places.get(i.registration_id, _Place()))
+            i.describe = None
+    return items
+
+
+def list_changes(institution_id: int, start: dt.date,
+                 end: dt.date | None = None) -> list[ChangeItem]:
+    """The window's changes in their order (day, 姓名), at most MAX_ITEMS; a registration's
+    item gets its detail from with_details()."""
     end = end or start
     dialect = db.session.get_bind().dialect.name
     load = _busy_window(start, end)
@@ -265,23 +311,26 @@ def changes_for_institution(institution_id: int, start: dt.date,
     items: list[ChangeItem] = []
     person_ids: set[int] = set()
 
-    def add(day, r, kind, detail):
+    def add(day, r, kind, describe):
         person_ids.add(r.person_id)
-        items.append(ChangeItem(day, r.person_id, r.name, r.id_number_masked, kind, detail))
+        items.append(ChangeItem(day, r.person_id, r.name, r.id_number_masked, kind,
+                                registration_id=r.id, describe=describe))
 
     for r in regs:
-        where_text = f"执业地点：{r.location_name}，主要执业机构：{r.institution_name}"
         approved_here = start <= r.approved_on <= end
         # created by that approval (created_at is UTC: up to a day before the local date)
         if approved_here and r.created_at and \
                 abs((r.created_at.date() - r.approved_on).days) <= 1:
-            add(r.approved_on, r, KIND_NEW, f"{r.category.label}{r.level.label}，{where_text}")
+            grade = f"{r.category.label}{r.level.label}"
+            add(r.approved_on, r, KIND_NEW, lambda p, grade=grade: f"{grade}，{p.where}")
         elif approved_here:
-            add(r.approved_on, r, KIND_CHANGED, f"执业范围：{r.scope_names or ''}，{where_text}")
+            add(r.approved_on, r, KIND_CHANGED,
+                lambda p: f"执业范围：{p.scope_names or ''}，{p.where}")
         if (r.status_changed_on and start <= r.status_changed_on <= end
                 and r.status != RegistrationStatus.VALID):
+            label = r.status.label
             add(r.status_changed_on, r, KIND_STATUS,
-                f"注册状态变为「{r.status.label}」，{where_text}")
+                lambda p, label=label: f"注册状态变为「{label}」，{p.where}")
 
     last_move = {}  # moved more than once in the window: the last move
     for r in db.session.execute(moved, values):
@@ -289,7 +338,7 @@ def changes_for_institution(institution_id: int, start: dt.date,
             last_move[r.id] = r
     for r in last_move.values():
         add(r.at.date(), r, KIND_LEFT,
-            f"主要执业机构变更为{r.institution_name}，执业地点：{r.location_name}")
+            lambda p: f"主要执业机构变更为{p.institution_name}，执业地点：{p.location_name}")
 
     for a in db.session.execute(assessments,
                                 {**values, "person_ids": id_list_value(person_ids, dialect)}):

@@ -3,6 +3,7 @@ scoped to the institution, with a csv download (UTF-8 BOM, masked 身份证号).
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 
@@ -167,6 +168,12 @@ def test_a_long_feed_is_shown_page_by_page_and_exported_whole(feed_client, make,
     shown = {n for page in (first, second) for n in
              [f"批量{k:02d}" for k in range(55)] + ["离职", "新来", "平静", "调走"] if n in page}
     assert len(shown) == 59
+    # each page's rows carry their detail (read for the rows shown, not for the window)
+    detail = re.compile(r"<td>批量\d\d</td>.*?<td>注册状态变更</td><td>([^<]*)</td>")
+    on_pages = [d for page in (first, second) for d in detail.findall(page)]
+    assert len(on_pages) == 55 and all(
+        d.startswith("注册状态变为「注销」，执业地点：") and
+        d.endswith(f"主要执业机构：{scene['mine'].name}") for d in on_pages), on_pages[:3]
     assert text_of(feed_client.get("/org/change-feed/?page=99")).count("<tr><td>") == 9
     assert text_of(feed_client.get("/org/change-feed/?page=x")).count("<tr><td>") == 50
     raw = feed_client.get(f"/org/change-feed/export.csv?start={YESTERDAY}").get_data()
