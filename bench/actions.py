@@ -276,17 +276,11 @@ def import_rate(app, info, args, log) -> dict:
 def _file_areas() -> tuple[list[str], list[str]]:
     """Area codes (the 身份证号's first six digits) for the bench file, valid for births in
     1975–1985: the counties of one province (四川), and cities elsewhere."""
-    from stdnum import exceptions
-    from stdnum.cn import ric
+    from models.identity import id_area_known
 
     def valid(area):
-        try:
-            for year in (1975, 1986):
-                ric.get_birth_place(f"{area}{year}01010000")
-            return True
-        except (exceptions.ValidationError, KeyError):  # KeyError: a city's own code
-            return False
-    home = [f"{c}" for c in range(510100, 513500) if valid(c)]
+        return id_area_known(area, 1975) and id_area_known(area, 1986)
+    home = [f"{c}" for c in range(510100, 513500) if valid(f"{c}")]
     elsewhere = [f"{p}{c:02d}" for p in ("1101", "3101", "4401", "4201", "3201", "3301", "3701",
                                          "6101", "1401", "2301", "4101", "2101")
                  for c in range(1, 30) if valid(f"{p}{c:02d}")]
