@@ -651,11 +651,12 @@ class RevokeView(OrgPage):
         pids = [a.person_id for a in rows if a.person_id]
         regs = {}
         if pids:
-            # the institution written in: a generic plan takes it for an average one and
-            # walks the hospital's 4,500 registrations instead of the page's 50 persons
+            # from the page's 50 persons, never the institution's index: SQLite's statistics
+            # give an institution 5 registrations on average, and it walked the big
+            # hospital's 4,500 instead (2.7 → 0.7 ms); `+ 0` keeps any planner off it
             for r in db.session.scalars(sa.select(Registration).where(
                     Registration.person_id.in_(pids),
-                    Registration.institution_id == written_in(inst_id))
+                    Registration.institution_id + 0 == inst_id)
                     .options(collection_load(Registration.scopes),
                              joinedload(Registration.person))
                     .order_by(Registration.status != RegistrationStatus.VALID,
