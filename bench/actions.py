@@ -330,14 +330,17 @@ def _unregistered_id_numbers(count: int, stamp: int) -> list[tuple[str, dt.date]
 
 
 def _import_once(app, info, svc, rows: int, offset: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        return _import_file(app, info, svc, rows, offset, Path(tmp) / "qualifications.csv")
+
+
+def _import_file(app, info, svc, rows: int, offset: int, path: Path) -> dict:
     from models import db
     from models.enums import UserKind
     from models.institution import Authority
     from services import Actor
 
     from .loader import chinese_name
-    tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    path = tmp / "qualifications.csv"
     stamp = (int(time.time()) + 17 * offset) % 100000
     with app.app_context():
         id_numbers = _unregistered_id_numbers(rows, stamp)
@@ -370,5 +373,4 @@ def _import_once(app, info, svc, rows: int, offset: int) -> dict:
                "status": job.status, "errors": (job.errors or [])[:3]}
         remove_imported_rows(f"I{stamp:05d}", last_person)
         db.session.remove()
-    path.unlink()
     return out
