@@ -148,15 +148,21 @@ def bring_schema_up_to_models(db) -> list[str]:
         if missing - set(fillers):
             return None
         op = Operations(ctx)
+        new_tables = set()
+        for kind, *rest in diffs:
+            if kind == "add_table":  # the models' own table, with its indexes
+                db.metadata.tables[rest[0].name].create(conn)
+                new_tables.add(rest[0].name)
+                added.append(rest[0].name)
         for kind, *rest in diffs:
             if kind == "add_column":
                 _schema, table, column = rest
                 op.add_column(table, column._copy())
                 added.append(f"{table}.{column.name}")
-        for fill in {fillers[column] for column in added}:
+        for fill in {fillers[column] for column in added if column in fillers}:
             fill(conn)
         for kind, *rest in diffs:
-            if kind == "add_index":
+            if kind == "add_index" and rest[0].table.name not in new_tables:
                 index = rest[0]
                 index.create(conn)
                 added.append(index.name)

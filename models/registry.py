@@ -14,8 +14,8 @@ from .identity import IdentityNumberMixin
 from .institution import Authority, Institution, utcnow
 
 __all__ = ["Person", "Qualification", "QualificationRegion", "AssessmentRegion",
-           "CreditRecordRegion", "Registration", "registration_scope", "Filing",
-           "LegacySite", "Assessment", "CreditRecord", "CertificateReissue", "DirectBusiness",
+           "CreditRecordRegion", "RegistrationMove", "Registration", "registration_scope",
+           "Filing", "LegacySite", "Assessment", "CreditRecord", "CertificateReissue", "DirectBusiness",
            "MultiProvincePerson"]
 
 
@@ -245,6 +245,22 @@ class Filing(db.Model):  # 多执业机构备案
     registration = relationship("Registration", back_populates="filings")
     institution = relationship("Institution")
     authority = relationship("Authority")
+
+
+class RegistrationMove(db.Model):  # 主要执业机构变更 in place (B5 inside the province)
+    """A registration that moved to another 主要执业机构 and kept its id: the registration no
+    longer names the old institution, so this row is what that institution's 医师变动信息
+    lists as 调离本院 — one index range per institution and window, whatever the size of
+    the register or of the audit log."""
+    __tablename__ = "registration_move"
+    __table_args__ = (sa.Index("ix_registration_move_from_day", "from_institution_id",
+                               "moved_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(sa.ForeignKey("registration.id"), index=True)
+    from_institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"))
+    to_institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institution.id"))
+    moved_on: Mapped[dt.date] = mapped_column(sa.Date)  # the approval's 批准日期
+    application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("application.id"))
 
 
 class LegacySite(db.Model):  # 多地点执业 (old policy: list and cancel, never add)

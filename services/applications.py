@@ -26,7 +26,7 @@ from models.institution import Institution, utcnow
 from models.loading import collection_load
 from models.reference import PracticeScope, ReferenceItem
 from models.registry import (CertificateReissue, CreditRecord, Filing, LegacySite, Person,
-                             Qualification, Registration)
+                             Qualification, Registration, RegistrationMove)
 
 from . import Actor, DomainError, audit
 from .messaging import queue_email, queue_sms
@@ -852,6 +852,10 @@ def _apply_effects(actor: Actor, app: Application, acct: PhysicianAccount | None
                       "category": old.category.value,
                       "scopes": [s.code for s in old.scopes]}
             if old.institution_id != p.institution.id:
+                # the old institution's 医师变动信息 lists it as 调离本院
+                db.session.add(RegistrationMove(
+                    registration_id=old.id, from_institution_id=old.institution_id,
+                    to_institution_id=p.institution.id, moved_on=today, application_id=app.id))
                 old.department_id = None
                 for f in old.filings:  # the new main institution cannot also be a filing
                     if f.institution_id == p.institution.id and f.status == FilingStatus.VALID:

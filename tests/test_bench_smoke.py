@@ -52,9 +52,9 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
 
 def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
     """A data set built by an older version (no registration.person_name, person_gender, nor
-    the indexes on them; an index since replaced; a foreign key since dropped) is brought up
-    to the models before it is measured: the columns filled, the indexes built, the replaced
-    index and the dropped key removed (the table's rows and other indexes kept)."""
+    the indexes on them; a table since added; an index since replaced; a foreign key since
+    dropped) is brought up to the models before it is measured: the columns filled, the
+    table and the indexes built, the replaced index and the dropped key removed (the table's rows and other indexes kept)."""
     from app import create_app
     from bench import loader
     from alembic.migration import MigrationContext
@@ -86,6 +86,8 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
                     "FROM registration ORDER BY id LIMIT 3"))
                 conn.execute(sa.text("DROP INDEX ix_filing_registration_institution_status"))
                 conn.execute(sa.text("ALTER TABLE filing DROP COLUMN registration_institution_id"))
+                # a table the models have gained since
+                conn.execute(sa.text("DROP TABLE registration_move"))
                 # an index the models have since replaced
                 conn.execute(sa.text("CREATE INDEX ix_registration_institution_status "
                                      "ON registration (institution_id, status, id)"))
@@ -105,7 +107,7 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
                 "ix_filing_registration_institution_status",
                 "ix_registration_institution_status_name",
                 "ix_registration_institution_status_stats", "registration.person_gender",
-                "registration.person_name"]
+                "registration.person_name", "registration_move"]
             copies = db.session.execute(sa.text(
                 "SELECT r.person_name, p.name, r.person_gender, p.gender FROM registration r "
                 "JOIN person p ON p.id = r.person_id")).all()
@@ -118,6 +120,8 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
             assert {"ix_registration_institution_status_name",
                     "ix_registration_institution_status_stats"} <= indexes
             assert "ix_registration_institution_status" not in indexes
+            assert {"ix_registration_move_from_day", "ix_registration_move_registration_id"} == {
+                i["name"] for i in sa.inspect(db.engine).get_indexes("registration_move")}
             db.engine.dispose()  # SQLite: the rebuilt table's definition read afresh
             inspector = sa.inspect(db.engine)
             assert inspector.get_foreign_keys("qualification_region") == []

@@ -210,3 +210,77 @@ def test_upgrade_puts_the_area_first_in_stored_blind_indexes_and_downgrade_resto
             assert conn.execute(sa.text("SELECT id_number_hash FROM person")).scalar() == whole
             assert conn.execute(sa.text(
                 "SELECT id_number_hash FROM physician_account")).scalar() == whole
+
+
+def test_upgrade_fills_registration_moves_from_the_audit_log(migrated_app):
+    """Moves approved before registration_move existed are found in the registration_change
+    audit rows (before and after naming different institutions), so the old institution's
+    医师变动信息 still lists them as 调离本院; a change in place, an audit row without a
+    registration id and one naming a registration that is gone are no moves."""
+    from flask_migrate import upgrade
+
+    from models import db
+    from services import change_feed
+    moved_at = dt.datetime(2026, 3, 2, 9, 30)
+    with migrated_app.app_context():
+        upgrade(revision="5e2b7c9d1a30")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO region (code, name, full_name, level, parent_code, "
+                "electronic_registration) VALUES "
+                "('140000', '山西省', '山西省', 'province', NULL, true), "
+                "('140100', '太原市', '山西省太原市', 'city', '140000', true), "
+                "('140105', '小店区', '山西省太原市小店区', 'county', '140100', true)"))
+            conn.execute(sa.text(
+                "INSERT INTO authority (id, name, level, region_code, is_tcm, active) "
+                "VALUES (1, '山西省卫生健康委员会', 'province', '140000', false, true)"))
+            conn.execute(sa.text(
+                "INSERT INTO institution (id, name, license_no, region_code, address, "
+                "licensing_authority_id, responsible_person, reserved_phone, is_military, active,"
+                " created_at) VALUES (1, '原单位医院', 'L1', '140105', '', 1, '', '', false, true,"
+                " '2020-01-01'), (2, '新单位医院', 'L2', '140105', '', 1, '', '', false, true,"
+                " '2020-01-01')"))
+            conn.execute(sa.text(
+                "INSERT INTO person (id, name, gender, birth_date, is_military, id_number_enc, "
+                "id_number_hash, id_number_masked, created_at) VALUES (1, '调走', '1', "
+                "'1985-03-17', false, 'x', 'h1', '140105********003X', '2020-01-01')"))
+            conn.execute(sa.text(
+                "INSERT INTO qualification (id, person_id, code, level, category, year, school, "
+                "major, issuing_authority, kind, created_at) VALUES "
+                "(1, 1, 'Q1', '1', '1', 2000, '山西医科大学', '临床医学', '卫生部', "
+                "'new', '2020-01-01')"))
+            conn.execute(sa.text(
+                "INSERT INTO registration (id, person_id, qualification_id, level, category, "
+                "location_code, institution_id, authority_id, approved_on, status, created_at) "
+                "VALUES (1, 1, 1, '1', '1', '140105', 2, 1, '2026-03-02', "
+                "'valid', '2020-01-01')"))
+            audit = sa.table("audit_log", sa.column("at", sa.DateTime),
+                             sa.column("actor_name", sa.String), sa.column("ip", sa.String),
+                             sa.column("action", sa.String), sa.column("object_type", sa.String),
+                             sa.column("object_id", sa.String), sa.column("before", sa.JSON),
+                             sa.column("after", sa.JSON), sa.column("detail", sa.String))
+            row = {"at": moved_at, "actor_name": "审批人", "ip": "", "detail": "",
+                   "action": "registration_change", "object_type": "registration"}
+            conn.execute(sa.insert(audit), [
+                dict(row, object_id="1", before={"institution_id": 1},
+                     after={"institution_id": 2}),
+                dict(row, object_id="1", before={"institution_id": 2},  # scopes only
+                     after={"institution_id": 2}),
+                dict(row, object_id="not-an-id", before={"institution_id": 1},
+                     after={"institution_id": 2}),
+                dict(row, object_id="99", before={"institution_id": 1},
+                     after={"institution_id": 2}),
+                dict(row, action="registration_create", object_id="1", before=None,
+                     after={"institution_id": 1}),
+            ])
+        upgrade()
+        with db.engine.connect() as conn:
+            moves = conn.execute(sa.text(
+                "SELECT registration_id, from_institution_id, to_institution_id, "
+                "application_id FROM registration_move")).all()
+        assert [tuple(m) for m in moves] == [(1, 1, 2, None)]
+        items = change_feed.changes_for_institution(1, moved_at.date())
+        assert [(i.day, i.name, i.kind) for i in items] == [
+            (moved_at.date(), "调走", "调离本院")]
+        assert "新单位医院" in items[0].detail
+        db.session.remove()

@@ -13,10 +13,12 @@ from models.enums import (AccountState, ActivationMethod, ApplicationStatus as S
                           ApplicationType as T, FilingStatus, PhysicianCategory,
                           PhysicianLevel, RegistrationStatus as R, VerificationOutcome,
                           CreditKind)
-from models.institution import InstitutionAuthority
-from models.registry import CertificateReissue, CreditRecord, Filing, Registration
+from models.institution import Institution, InstitutionAuthority
+from models.registry import (CertificateReissue, CreditRecord, Filing, Registration,
+                             RegistrationMove)
 from services import DomainError
 from services import applications as svc
+from services import change_feed
 from tests import factories_applications as fa
 
 
@@ -62,12 +64,35 @@ def test_change_main_institution_to_another_province(make, outbox):
 
 def test_change_within_province_updates_in_place(make):
     w = fa.world()
+    left = w.reg.institution_id
     app = svc.submit_application(fa.physician_actor(w.account), w.account, T.CHANGE,
                                  {"registration_id": w.reg.id,
                                   "institution_id": w.same_prov_inst.id, "scope_codes": ["11"]})
     _through(app, w.same_prov_inst, w.shanxi)
     db.session.expire_all()
     assert w.reg.status == R.VALID and w.reg.institution_id == w.same_prov_inst.id
+    # the move is kept for the old institution's 医师变动信息 (调离本院)
+    moves = db.session.scalars(sa.select(RegistrationMove)).all()
+    assert [(m.registration_id, m.from_institution_id, m.to_institution_id, m.moved_on,
+             m.application_id) for m in moves] == [
+        (w.reg.id, left, w.same_prov_inst.id, dt.date.today(), app.id)]
+    items = change_feed.changes_for_institution(left, dt.date.today())
+    assert [(i.name, i.kind) for i in items] == [(w.person.name, "调离本院")]
+    assert w.same_prov_inst.name in items[0].detail
+
+
+def test_change_of_scope_at_the_same_institution_is_no_move(make):
+    w = fa.world()
+    w.reg.created_at = dt.datetime(2020, 1, 1, 8, 0)  # registered years ago
+    app = svc.submit_application(fa.physician_actor(w.account), w.account, T.CHANGE,
+                                 {"registration_id": w.reg.id,
+                                  "institution_id": w.reg.institution_id, "scope_codes": ["12"]})
+    _through(app, db.session.get(Institution, w.reg.institution_id), w.shanxi)
+    db.session.expire_all()
+    assert [s.code for s in w.reg.scopes] == ["12"]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(RegistrationMove)) == 0
+    items = change_feed.changes_for_institution(w.reg.institution_id, dt.date.today())
+    assert [(i.name, i.kind) for i in items] == [(w.person.name, "执业注册变更")]
 
 
 def test_approval_reads_each_row_once(make):
