@@ -450,8 +450,8 @@ class QualificationView(RegionWalkMixin, RegistryDetailMixin, ExactSearchMixin, 
 
     search_join = "person"
 
-    def get_query(self):
-        return super().get_query().options(_with_person(Qualification))
+    def list_loads(self) -> list:
+        return super().list_loads() + [_with_person(Qualification)]
 
     def get_one(self, id):
         try:
@@ -524,9 +524,9 @@ class RegistrationView(RegistryDetailMixin, ExactSearchMixin, GovModelView):
 
     search_join = "person"
 
-    def get_query(self):
-        # institution / authority / location are eager-loaded by Flask-Admin (column_list)
-        return super().get_query().options(_with_person(Registration))
+    def list_loads(self) -> list:
+        # and institution / authority / location, as the column list names them
+        return super().list_loads() + [_with_person(Registration)]
 
     def search_clause(self, term):
         return _person_search(term, Person.certificate_no)
@@ -581,8 +581,8 @@ class AssessmentView(RegionWalkMixin, RegistryDetailMixin, ExactSearchMixin, Gov
 
     search_join = "person"
 
-    def get_query(self):
-        return super().get_query().options(_with_person(Assessment))
+    def list_loads(self) -> list:
+        return super().list_loads() + [_with_person(Assessment)]
 
     def search_clause(self, term):
         return _person_search(term, Person.certificate_no)
@@ -612,8 +612,8 @@ class CreditView(RegionWalkMixin, RegistryDetailMixin, ExactSearchMixin, GovMode
 
     search_join = "person"
 
-    def get_query(self):
-        return super().get_query().options(_with_person(CreditRecord))
+    def list_loads(self) -> list:
+        return super().list_loads() + [_with_person(CreditRecord)]
 
     def search_clause(self, term):
         return _person_search(term, Person.certificate_no)

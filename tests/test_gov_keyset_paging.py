@@ -82,3 +82,33 @@ def test_a_page_number_beyond_the_offset_limit_asks_for_the_pager(client, make, 
     for bad in ("abc", "-5", "9" * 40):
         r = client.get(f"/gov/registrations/?page=1&after={bad}")
         assert r.status_code == 200
+
+
+def test_a_page_by_number_joins_its_relations_for_its_own_rows_only(client, make, login_as,
+                                                                    register):
+    """A page number typed in (served by OFFSET) shows its rows with their 主要执业机构 and
+    审批机关, in one statement whose page of ids is chosen first from registration alone:
+    person, institution, authority and region are joined to the 20 rows shown, not to the
+    rows the OFFSET skips as well (page 101 of the national register joined 2,020)."""
+    national, newest_first = register
+    login_as(make.reviewer(national))
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT registration.id"):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        page = text_of(client.get("/gov/registrations/?page=1"))  # 第 2 页
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert _names(page) == newest_first[20:40] and "第 2 页" in page
+    assert page.count("翻页测试医院") >= 20
+    assert len(statements) == 1, statements
+    inner = re.search(r"\(SELECT registration\.id AS id\s+FROM registration\s(.*?)\) AS anon_1",
+                      statements[0], re.S)
+    assert inner and "OFFSET" in inner.group(1) and "JOIN" not in inner.group(1), statements
+    outer = statements[0].replace(inner.group(0), "")
+    for table in ("person", "institution", "authority", "region"):
+        assert f"JOIN {table} " in outer, outer

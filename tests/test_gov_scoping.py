@@ -291,7 +291,10 @@ def test_provincial_registration_list_runs_on_indexes(client, make, login_as, wo
     fresh.dispose()
     assert "SCAN registration" not in plan, plan
     assert "ix_registration_province_id (province_code=?)" in plan, plan
-    assert "TEMP B-TREE" not in plan, plan
+    # the page's ids are chosen first (read newest first from the index, unsorted), and only
+    # those 20 rows are joined to their relations (and put back in order)
+    page_ids = plan.split("SCAN anon_1", 1)[0]
+    assert "ix_registration_province_id" in page_ids and "TEMP B-TREE" not in page_ids, plan
     assert "SCAN institution " not in plan + " ", plan
 
 
