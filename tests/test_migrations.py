@@ -89,6 +89,20 @@ def test_upgrade_then_reference_seed_and_downgrade_roundtrip(migrated_app):
         assert "region" not in sa.inspect(db.engine).get_table_names()
 
 
+def _insert_shanxi_and_its_commission(conn):
+    """山西省 / 太原市 / 小店区 and the provincial commission (id 1), as rows of the schema at
+    the revision the test upgraded to."""
+    conn.execute(sa.text(
+        "INSERT INTO region (code, name, full_name, level, parent_code, "
+        "electronic_registration) VALUES "
+        "('140000', '山西省', '山西省', 'province', NULL, true), "
+        "('140100', '太原市', '山西省太原市', 'city', '140000', true), "
+        "('140105', '小店区', '山西省太原市小店区', 'county', '140100', true)"))
+    conn.execute(sa.text(
+        "INSERT INTO authority (id, name, level, region_code, is_tcm, active) "
+        "VALUES (1, '山西省卫生健康委员会', 'province', '140000', false, true)"))
+
+
 def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_app):
     """A register made before the jurisdiction columns existed gets them from each
     registration's 主要执业机构 (140105 → 14 / 1401 / 140105) when upgraded, and each
@@ -99,15 +113,7 @@ def test_upgrade_fills_registration_jurisdiction_from_the_institution(migrated_a
     with migrated_app.app_context():
         upgrade(revision="dce1cb3186fd")
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO region (code, name, full_name, level, parent_code, "
-                "electronic_registration) VALUES "
-                "('140000', '山西省', '山西省', 'province', NULL, true), "
-                "('140100', '太原市', '山西省太原市', 'city', '140000', true), "
-                "('140105', '小店区', '山西省太原市小店区', 'county', '140100', true)"))
-            conn.execute(sa.text(
-                "INSERT INTO authority (id, name, level, region_code, is_tcm, active) "
-                "VALUES (1, '山西省卫生健康委员会', 'province', '140000', false, true)"))
+            _insert_shanxi_and_its_commission(conn)
             conn.execute(sa.text(
                 "INSERT INTO institution (id, name, license_no, region_code, address, "
                 "licensing_authority_id, responsible_person, reserved_phone, is_military, active,"
@@ -225,15 +231,7 @@ def test_upgrade_fills_registration_moves_from_the_audit_log(migrated_app):
     with migrated_app.app_context():
         upgrade(revision="5e2b7c9d1a30")
         with db.engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO region (code, name, full_name, level, parent_code, "
-                "electronic_registration) VALUES "
-                "('140000', '山西省', '山西省', 'province', NULL, true), "
-                "('140100', '太原市', '山西省太原市', 'city', '140000', true), "
-                "('140105', '小店区', '山西省太原市小店区', 'county', '140100', true)"))
-            conn.execute(sa.text(
-                "INSERT INTO authority (id, name, level, region_code, is_tcm, active) "
-                "VALUES (1, '山西省卫生健康委员会', 'province', '140000', false, true)"))
+            _insert_shanxi_and_its_commission(conn)
             conn.execute(sa.text(
                 "INSERT INTO institution (id, name, license_no, region_code, address, "
                 "licensing_authority_id, responsible_person, reserved_phone, is_military, active,"
