@@ -15,8 +15,8 @@ from .institution import Authority, Institution, utcnow
 
 __all__ = ["Person", "Qualification", "QualificationRegion", "AssessmentRegion",
            "CreditRecordRegion", "RegistrationMove", "Registration", "registration_scope",
-           "Filing", "LegacySite", "Assessment", "CreditRecord", "CertificateReissue", "DirectBusiness",
-           "MultiProvincePerson"]
+           "Filing", "LegacySite", "Assessment", "CreditRecord", "CertificateReissue",
+           "DirectBusiness", "MultiProvincePerson"]
 
 
 class Person(IdentityNumberMixin, db.Model):

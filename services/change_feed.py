@@ -60,8 +60,8 @@ def _param(name: str, kind):
     not knowing the window, assumed it wide (the day's audit rows were once read from the
     time index, all 30,000 of a busy day, 11.6 ms, instead of 0.7 ms). The values are dates
     parsed from the form and the signed-in user's institution id, rendered by SQLAlchemy's
-    Date and Integer literal processors. Named, so that the statements are built once (_statements) and only
-    executed per request."""
+    Date and Integer literal processors. Named, so that the statements are built once
+    (_statements) and only executed per request."""
     return sa.bindparam(name, type_=kind, literal_execute=True)
 
 

@@ -54,7 +54,8 @@ def test_a_reused_data_set_gets_the_columns_and_indexes_added_since():
     """A data set built by an older version (no registration.person_name, person_gender, nor
     the indexes on them; a table since added; an index since replaced; a foreign key since
     dropped) is brought up to the models before it is measured: the columns filled, the
-    table and the indexes built, the replaced index and the dropped key removed (the table's rows and other indexes kept)."""
+    table and the indexes built, the replaced index and the dropped key removed (the
+    table's rows and other indexes kept)."""
     from app import create_app
     from bench import loader
     from alembic.migration import MigrationContext
