@@ -89,7 +89,8 @@ def test_a_page_by_number_joins_its_relations_for_its_own_rows_only(client, make
     """A page number typed in (served by OFFSET) shows its rows with their 主要执业机构 and
     审批机关, in one statement whose page of ids is chosen first from registration alone:
     person, institution, authority and region are joined to the 20 rows shown, not to the
-    rows the OFFSET skips as well (page 101 of the national register joined 2,020)."""
+    rows the OFFSET skips as well (page 101 of the national register joined 2,020). The
+    first page, which skips nothing, joins them directly."""
     national, newest_first = register
     login_as(make.reviewer(national))
     statements = []
@@ -112,3 +113,12 @@ def test_a_page_by_number_joins_its_relations_for_its_own_rows_only(client, make
     outer = statements[0].replace(inner.group(0), "")
     for table in ("person", "institution", "authority", "region"):
         assert f"JOIN {table} " in outer, outer
+    # the first page skips nothing: its relations are joined directly, with no subquery
+    statements.clear()
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        first = text_of(client.get("/gov/registrations/"))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert _names(first) == newest_first[:20] and first.count("翻页测试医院") >= 20
+    assert len(statements) == 1 and "anon_1" not in statements[0], statements

@@ -235,8 +235,9 @@ def test_list_cells_show_each_columns_value_escaped(client, make, two, login_as)
 
 def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
     """page_rows_with_loads on a page ordered by the list's own column and on one ordered by
-    a joined table's column (the join then stays in the page's query): the same rows, in the
-    same order, as the page query alone, with the relations loaded."""
+    a joined table's column (the join then stays in the page's query), each as a later page
+    (OFFSET) and as the first: the same rows, in the same order, as the page query alone,
+    with the relations loaded."""
     from sqlalchemy.orm import joinedload
 
     from admin_views.base import page_rows_with_loads
@@ -250,8 +251,7 @@ def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
     base = db.session.query(Registration).filter(Registration.institution_id == mine.id)
     pages = [base.order_by(Registration.person_name.desc(), Registration.id),
              base.join(Person).order_by(Person.name, Registration.id)]
-    for page in pages:
-        page = page.limit(3).offset(1)
+    for page in [p.limit(3).offset(1) for p in pages] + [p.limit(3) for p in pages]:
         expected = [r.id for r in page.all()]
         db.session.expunge_all()
         rows = page_rows_with_loads(page, Registration,
