@@ -111,10 +111,10 @@ def page_rows_with_loads(query, model, loads):
     those rows are joined to their relations. A page that skips no rows (the first, or one
     reached by key) is joined directly: the subquery would only cost (about 0.7 ms of a
     worker's CPU per request on /gov/qualifications/, 168 → 157 req/s)."""
-    offset = query._offset_clause  # nor for its OFFSET
+    offset = query._offset_clause  # Query keeps no public accessor for its OFFSET
     if offset is None or getattr(offset, "value", None) == 0:
         return query.options(*loads)
-    order = query._order_by_clauses  # Query keeps no public accessor for its ORDER BY
+    order = query._order_by_clauses  # nor for its ORDER BY
     if any(table is not model.__table__ for clause in order
            for table in find_tables(clause, check_columns=True, include_aliases=True)):
         # ordered by a joined table's column: that join lives in the subquery only
@@ -138,6 +138,14 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
     page_size = 20
     can_set_page_size = False
     list_template = "admin/scoped_list.html"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the relations Flask-Admin joins for the list's columns (column_auto_select_related)
+        # go with the page's rows (page_rows_with_loads), not into the paged statement, which
+        # joined them for every row an OFFSET skips too (page 101 of the national register:
+        # 2,020 rows joined to four tables for 20 shown)
+        self._page_joins, self._auto_joins = list(self._auto_joins), []
 
     def scope(self, query):
         raise NotImplementedError("every console view must scope its rows to the tenant")
@@ -194,14 +202,6 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
 
     def get_count_query(self):
         return self.scope(super().get_count_query())
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # the relations Flask-Admin joins for the list's columns (column_auto_select_related)
-        # go with the page's rows (page_rows_with_loads), not into the paged statement, which
-        # joined them for every row an OFFSET skips too (page 101 of the national register:
-        # 2,020 rows joined to four tables for 20 shown)
-        self._page_joins, self._auto_joins = list(self._auto_joins), []
 
     def list_loads(self) -> list:
         """Loader options for the relations a list page shows, loaded with its rows by
