@@ -244,13 +244,13 @@ class RegistrationListView(OrgListView):
 
     # relationships the list and export columns show, loaded with the page's rows
     # (page_rows_with_loads: the page's ids first, so an OFFSET page never joins the rows
-    # it skips; the 医师姓名 filter probes person per row instead of a join)
-    _LOAD_BY_COLUMN = {"scopes": "scopes", "department": "department",
+    # it skips; the 医师姓名 filter probes person per row instead of a join). 执业范围 needs
+    # none: Registration.scope_names reads the row's scope_codes.
+    _LOAD_BY_COLUMN = {"department": "department",
                        "qualification": "qualification", "education": "qualification",
                        "school": "qualification", "major": "qualification",
                        "authority": "authority", "location": "location",
                        "institution": "institution"}
-    _COLLECTIONS = {"scopes"}
 
     def _shown_columns(self) -> set:
         return set(self.column_list or ()) | set(self.column_export_list or ())
@@ -259,8 +259,7 @@ class RegistrationListView(OrgListView):
         shown = self._shown_columns()
         names = {"person"} | {self._LOAD_BY_COLUMN[c] for c in shown
                               if c in self._LOAD_BY_COLUMN}
-        loads = [collection_load(getattr(Registration, n)) if n in self._COLLECTIONS
-                 else joinedload(getattr(Registration, n)) for n in sorted(names)]
+        loads = [joinedload(getattr(Registration, n)) for n in sorted(names)]
         if "account_state" in shown:
             loads.append(joinedload(Registration.person).joinedload(Person.live_account)
                          .load_only(PhysicianAccount.state))
@@ -428,8 +427,7 @@ class _SiteListView(OrgListView):
     def list_loads(self) -> list:
         reg = self.model.registration
         return [joinedload(reg).joinedload(Registration.person),
-                joinedload(reg).joinedload(Registration.institution),
-                collection_load(Registration.scopes, parent=joinedload(reg))]
+                joinedload(reg).joinedload(Registration.institution)]
 
     def get_count_query(self):
         query = super().get_count_query()
@@ -657,10 +655,9 @@ class RevokeView(OrgPage):
             for r in db.session.scalars(sa.select(Registration).where(
                     Registration.person_id.in_(pids),
                     Registration.institution_id + 0 == inst_id)
-                    .options(collection_load(Registration.scopes),
-                             joinedload(Registration.person))
+                    .options(joinedload(Registration.person))
                     .order_by(Registration.status != RegistrationStatus.VALID,
-                              Registration.id.desc())).unique():
+                              Registration.id.desc())):
                 regs.setdefault(r.person_id, r)
         return total, [(a, regs.get(a.person_id)) for a in rows]
 
@@ -1009,8 +1006,7 @@ class PhysicianDepartmentsView(OrgPage):
         regs = db.session.scalars(page_rows_select(
             q.order_by(Registration.id.desc()).limit(PAGE_SIZE).offset(page * PAGE_SIZE),
             Registration,
-            joinedload(Registration.person).joinedload(Person.live_account),
-            collection_load(Registration.scopes))).unique().all()
+            joinedload(Registration.person).joinedload(Person.live_account))).all()
         rows = [(r, r.person.live_account) for r in regs]
         return self.render_page("physician_departments.html", rows=rows, total=total,
                                 name=name, page=page,

@@ -1,5 +1,7 @@
 """Reference lists loaded by `flask seed reference`."""
 import datetime as dt
+import time
+import weakref
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -7,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from . import db
 from .enums import PhysicianCategory, RegionLevel, enum_column
 
-__all__ = ["Region", "PracticeScope", "TreatmentSubject", "ReferenceItem", "Holiday"]
+__all__ = ["Region", "PracticeScope", "TreatmentSubject", "ReferenceItem", "Holiday",
+           "practice_scope_names"]
 
 
 class Region(db.Model):
@@ -49,6 +52,24 @@ class PracticeScope(db.Model):  # 执业范围
 
     def __str__(self):
         return self.name
+
+
+# 执业范围 code → name, per database, with the time read (practice_scope_names)
+_scope_names_by_engine: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+SCOPE_NAMES_MAX_AGE = 300.0  # seconds
+
+
+def practice_scope_names(session) -> dict[str, str]:
+    """执业范围 code → name. The list is reference data (loaded by `flask seed reference`,
+    edited in no console), so it is read at most every five minutes per database, not in
+    every request that shows a registration's 执业范围."""
+    engine = session.get_bind()
+    kept = _scope_names_by_engine.get(engine)
+    now = time.monotonic()
+    if kept is None or now - kept[0] > SCOPE_NAMES_MAX_AGE:
+        names = dict(session.execute(sa.select(PracticeScope.code, PracticeScope.name)).all())
+        kept = _scope_names_by_engine[engine] = (now, names)
+    return kept[1]
 
 
 class TreatmentSubject(db.Model):  # 诊疗科目

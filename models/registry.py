@@ -12,6 +12,7 @@ from .enums import (AccountState, AssessmentResult, CreditKind, DirectBusinessKi
                     enum_column)
 from .identity import IdentityNumberMixin
 from .institution import Authority, Institution, utcnow
+from .reference import practice_scope_names
 
 __all__ = ["Person", "Qualification", "QualificationRegion", "AssessmentRegion",
            "CreditRecordRegion", "RegistrationMove", "Registration", "registration_scope",
@@ -213,6 +214,14 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
 
     @property
     def scope_names(self) -> str:
+        """执业范围, in code order. From scope_codes and the session's names when the scopes
+        are not loaded: a list of registrations then needs no scope rows (a statement and
+        three objects a row)."""
+        if "scopes" not in self.__dict__ and self.scope_codes:
+            session = object_session(self)
+            if session is not None:
+                names = practice_scope_names(session)
+                return "，".join(names.get(code, code) for code in self.scope_codes.split(","))
         return "，".join(s.name for s in self.scopes)
 
     def __str__(self):

@@ -12,7 +12,7 @@ from models.application import Application
 from models.enums import (ApplicationStatus, ApplicationType, AuthorityLevel, PhysicianCategory,
                           PhysicianLevel, RegistrationStatus)
 from models.institution import Authority, utcnow
-from models.reference import PracticeScope, Region, region_prefix
+from models.reference import Region, practice_scope_names, region_prefix
 from models.registry import Registration, registration_scope
 
 from .registry import in_prefix, prefix_of
@@ -118,7 +118,7 @@ def jurisdiction_statistics(authority: Authority, today: dt.date | None = None) 
     tallies, computed_at = _tallies(prefix)
     by_cat = tallies.get("category", {})
     by_level = tallies.get("level", {})
-    scope_names = dict(db.session.execute(sa.select(PracticeScope.code, PracticeScope.name)).all())
+    scope_names = practice_scope_names(db.session)
     by_scope = sorted(((scope_names.get(code, code), n)
                        for code, n in tallies.get("scope", {}).items()),
                       key=lambda kv: (-kv[1], kv[0]))[:TOP_N]

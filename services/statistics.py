@@ -13,7 +13,7 @@ from models.account import PhysicianAccount
 from models.enums import AccountState, Gender, PhysicianCategory, PhysicianLevel, RegistrationStatus
 from models.institution import Department
 from models.loading import written_in
-from models.reference import PracticeScope
+from models.reference import practice_scope_names
 from models.registry import Registration
 
 AGE_BANDS = [(0, 29, "30岁以下"), (30, 39, "30–39岁"), (40, 49, "40–49岁"), (50, 59, "50–59岁"),
@@ -90,7 +90,7 @@ def institution_statistics(inst_id: int, today: dt.date | None = None) -> dict:
         by_codes = s.execute(sa.select(Registration.scope_codes, sa.func.count())
                              .where(*where, Registration.scope_codes.is_not(None))
                              .group_by(Registration.scope_codes)).all()
-        scope_names = dict(s.execute(sa.select(PracticeScope.code, PracticeScope.name)).all())
+        scope_names = practice_scope_names(s)
     finally:
         # the side connection is back in the pool before we go on
         futures.wait([side])

@@ -241,6 +241,37 @@ def test_registration_keeps_its_scope_codes(make):
     assert stored(reg.id) == "14,21" and stored(other.id) == "12"
 
 
+def test_scope_names_come_from_the_kept_codes_without_the_scope_rows(make, monkeypatch):
+    """A registration's 执业范围 names, as every list shows them, come from its scope_codes and
+    the 执业范围 list (read at most every SCOPE_NAMES_MAX_AGE seconds), without loading its
+    scope rows; scopes loaded or changed in the session are shown as they are."""
+    from models import reference
+    from models.reference import PracticeScope
+    from models.registry import Registration
+    inst = make.institution()
+    _, reg = make.registered_physician(inst, scope_codes=("21", "11"))
+    names = {c: db.session.get(PracticeScope, c).name for c in ("11", "12", "21")}
+    db.session.commit()
+    db.session.expire_all()
+    reg = db.session.get(Registration, reg.id)
+    assert reg.scope_names == f"{names['11']}，{names['21']}"
+    assert "scopes" not in reg.__dict__  # no scope rows read
+    reg.scopes.append(db.session.get(PracticeScope, "12"))  # before the flush too
+    assert reg.scope_names == f"{names['11']}，{names['21']}，{names['12']}"
+    db.session.rollback()
+    scope = db.session.get(PracticeScope, "11")
+    try:
+        scope.name = "改名的执业范围"
+        db.session.flush()
+        db.session.expire(reg)
+        assert reg.scope_names.startswith(names["11"])  # the names read above, still fresh
+        monkeypatch.setattr(reference, "SCOPE_NAMES_MAX_AGE", 0.0)
+        assert reg.scope_names == f"改名的执业范围，{names['21']}"
+    finally:
+        db.session.rollback()
+        reference._scope_names_by_engine.clear()  # the rename was rolled back
+
+
 def _multi_province_persons() -> set:
     from models.registry import MultiProvincePerson
     return set(db.session.scalars(sa.select(MultiProvincePerson.person_id)))

@@ -312,16 +312,17 @@ def test_change_feed_sql_does_not_grow_with_changes(app, client, make, login_as)
 
 # the institution lists whose rows show relations: statements besides the session, the count
 # and the rows themselves — (always, on SQLite only). Many-to-one relations (person, 所在科室,
-# 医师账户, 主要执业机构) come in the rows' statement everywhere; collections (执业范围,
-# 备案机构) too on PostgreSQL, where each statement is a round trip, and in one statement each
-# on SQLite (see models.loading.collection_load).
+# 医师账户, 主要执业机构) come in the rows' statement everywhere; the collection 备案机构 too on
+# PostgreSQL, where each statement is a round trip, and in one statement on SQLite (see
+# models.loading.collection_load). 执业范围 takes none: the names come from the rows'
+# scope_codes (Registration.scope_names).
 ORG_RELATION_LISTS = {
-    "org_main_physicians": (1, 1),  # the 所在科室 filter's options; 执业范围
-    "org_filed_out": (0, 2),  # 执业范围, 备案机构
-    "org_filed_physicians": (0, 1),
-    "org_filed_in": (0, 1),
-    "org_legacy_sites": (0, 1),
-    "org_other_provinces": (1, 1),  # the ids of the other provinces' registrations; 执业范围
+    "org_main_physicians": (1, 0),  # the 所在科室 filter's options
+    "org_filed_out": (0, 1),  # 备案机构
+    "org_filed_physicians": (0, 0),
+    "org_filed_in": (0, 0),
+    "org_legacy_sites": (0, 0),
+    "org_other_provinces": (1, 0),  # the ids of the other provinces' registrations
 }
 
 
