@@ -533,9 +533,11 @@ def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, *,
     was quicker. `allowed(app)` may refuse the actor on the locked row (a DomainError), so
     a caller need not load the application a first time to authorise. The caller commits."""
     conn = db.session.connection()
-    q = sa.select(Application).where(Application.id == app_id)
+    # with the 审批机关 and the applicant's account: every transition's notice reads them
+    q = sa.select(Application).where(Application.id == app_id).options(
+        joinedload(Application.authority), joinedload(Application.account))
     if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
+        q = q.with_for_update(of=Application)  # the application's row only
     elif conn.dialect.name == "sqlite":
         # take the write lock first (BEGIN IMMEDIATE) so the read below is not stale
         raw = conn.connection.dbapi_connection
@@ -559,6 +561,7 @@ def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, *,
         db.session.rollback()
         raise DomainError(CONFLICT)
     version, old = app.version, app.status
+    held = (app.authority, app.account)  # loaded with the row (above)
     try:
         # RETURNING refreshes the loaded application with what the row now holds (one
         # statement, not an UPDATE and a SELECT)
@@ -577,6 +580,9 @@ def _guarded(app_id: int, expected: tuple, new_status: ApplicationStatus, *,
         db.session.rollback()
         raise DomainError(CONFLICT)
     updated._from_status = old
+    # the RETURNING above reloaded the row; the session keeps the authority and account
+    # loaded with it (found there by id, no statement) only while something refers to them
+    updated._held = held
     return updated
 
 
