@@ -14,6 +14,8 @@ Sources, all on indexed columns:
 """
 import datetime as dt
 import functools
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -90,14 +92,34 @@ def _busy_window_statement(limit: int):
                      capped(Assessment.assessed_on))
 
 
+# the counts of a window, per database: (time counted, counts) by (start, end, bound)
+_window_counts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+WINDOW_COUNTS_MAX_AGE = 60.0  # seconds
+_WINDOW_COUNTS_KEPT = 512
+
+
 def _busy_window(start: dt.date, end: dt.date) -> WindowLoad:
     """Whether the window holds a bulk day (a mass 注销, a province's 定期考核 results entered
     on one date): each date index range is counted only up to the bound (short index scans in
     one statement), never in full. The database's own estimate is not enough: SQLite keeps
-    no statistics of a date's rows."""
-    registrations, assessments = db.session.execute(
-        _busy_window_statement(BUSY_WINDOW_ROWS), {"start": start, "end": end}).one()
-    return WindowLoad(registrations >= BUSY_WINDOW_ROWS, assessments >= BUSY_WINDOW_ROWS)
+    no statistics of a date's rows.
+
+    The answer is the same for every institution and only chooses how the changes are read
+    (both readings find the same items), so it is kept for a minute per window: one round
+    trip less for each institution opening its feed, and a bulk day starting now is read the
+    date-first way for at most that minute."""
+    limit = BUSY_WINDOW_ROWS
+    kept = _window_counts.setdefault(db.session.get_bind(), {})
+    key, now = (start, end, limit), time.monotonic()
+    counted = kept.get(key)
+    if counted is None or now - counted[0] > WINDOW_COUNTS_MAX_AGE:
+        if len(kept) >= _WINDOW_COUNTS_KEPT:
+            kept.clear()
+        counts = tuple(db.session.execute(
+            _busy_window_statement(limit), {"start": start, "end": end}).one())
+        counted = kept[key] = (now, counts)
+    registrations, assessments = counted[1]
+    return WindowLoad(registrations >= limit, assessments >= limit)
 
 
 def _candidates():

@@ -111,6 +111,7 @@ def test_a_bulk_day_is_read_from_the_institution_with_the_same_outcome(app_ctx, 
     BUSY_WINDOW_ROWS (a mass 注销, say) is recognised by bounded counts, and the
     institution-first reading finds exactly what the date-first one finds."""
     Load = change_feed.WindowLoad
+    change_feed._window_counts.clear()  # counted by an earlier test's data
     usual = {(i.day, i.name, i.kind, i.detail) for i in
              change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
     assert change_feed._busy_window(YESTERDAY, YESTERDAY) == Load(False, False)
@@ -127,6 +128,42 @@ def test_a_bulk_day_is_read_from_the_institution_with_the_same_outcome(app_ctx, 
     busy = {(i.day, i.name, i.kind, i.detail) for i in
             change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
     assert busy == usual
+
+
+def test_the_bulk_day_check_is_kept_for_a_minute(app_ctx, scene, make, monkeypatch):
+    """The national bulk-day counts of a window are read once per WINDOW_COUNTS_MAX_AGE: a
+    second feed within it runs no count, and a change after it is seen (the counts only pick
+    how the feed is read, see the test above)."""
+    import sqlalchemy as sa
+    change_feed._window_counts.clear()
+    monkeypatch.setattr(change_feed, "BUSY_WINDOW_ROWS", 5)  # yesterday holds 4
+    counts = []
+
+    def record(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().startswith("SELECT (SELECT count(*)"):  # _busy_window's
+            counts.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert not change_feed._busy_window(YESTERDAY, YESTERDAY).registrations
+        assert len(counts) == 1
+        first = {(i.name, i.kind) for i in
+                 change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
+        assert len(counts) == 1  # the feed itself used the kept counts
+        late = make.person(name="晚到")
+        r = make.registration(late, scene["mine"])
+        r.status, r.status_changed_on = RegistrationStatus.CANCELLED, YESTERDAY
+        db.session.commit()
+        assert not change_feed._busy_window(YESTERDAY, YESTERDAY).registrations  # kept
+        assert len(counts) == 1
+        monkeypatch.setattr(change_feed, "WINDOW_COUNTS_MAX_AGE", 0.0)
+        assert change_feed._busy_window(YESTERDAY, YESTERDAY).registrations  # counted anew
+        assert len(counts) == 2
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    now = {(i.name, i.kind) for i in
+           change_feed.changes_for_institution(scene["mine"].id, YESTERDAY)}
+    assert now == first | {("晚到", change_feed.KIND_STATUS)}
 
 
 def test_console_page_defaults_to_yesterday_and_is_scoped(feed_client, make, scene):
