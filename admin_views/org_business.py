@@ -13,6 +13,7 @@ from models.application import Application
 from models.enums import ApplicationStatus as S, ApplicationType as T, RegistrationStatus
 from models.identity import id_blind_index
 from models.institution import Institution
+from models.loading import page_rows_select
 from models.registry import Person, Registration
 from services import DomainError, audit
 from services import applications as svc
@@ -62,12 +63,16 @@ class RowsPage(list):
     note = ""
 
 
-def _eager(q):
-    # many-to-one, one row each: joined into the page's own statement (no extra round trip)
-    return q.options(joinedload(Application.person),
-                     joinedload(Application.confirming_institution),
-                     joinedload(Application.applicant_institution),
-                     joinedload(Application.authority))
+def _page(q, *order, limit: int):
+    """The applications of one page, with their person, institutions and 审批机关 (many-to-one,
+    one row each) in the same statement. The page's ids are chosen first, from the list's
+    index alone, and only those rows are joined: joining before the LIMIT joined every
+    application of the list's history before sorting it (a city commission's 958 approved:
+    8 ms on PostgreSQL, growing without end)."""
+    return db.session.scalars(page_rows_select(
+        q.order_by(*order).limit(limit), Application,
+        joinedload(Application.person), joinedload(Application.confirming_institution),
+        joinedload(Application.applicant_institution), joinedload(Application.authority)))
 
 
 def _count(q) -> int:
@@ -80,8 +85,7 @@ def load_rows(q) -> RowsPage:
     value = request.args.get("before", "")
     before = int(value) if value.isdigit() and len(value) <= 18 else None
     paged = q if before is None else q.where(Application.id < before)
-    rows = list(db.session.scalars(_eager(paged).order_by(Application.id.desc())
-                                   .limit(PAGE_SIZE + 1)))
+    rows = list(_page(paged, Application.id.desc(), limit=PAGE_SIZE + 1))
     page = RowsPage(rows[:PAGE_SIZE])
     page.total = _count(q)
     args = {k: v for k, v in request.args.items() if k != "before"}
@@ -96,7 +100,7 @@ def load_rows(q) -> RowsPage:
 def load_queue(q, order) -> RowsPage:
     """An approval queue in its working order (oldest acceptance first), the first LIMIT rows;
     beyond that the reviewer narrows it with the search form."""
-    page = RowsPage(db.session.scalars(_eager(q).order_by(*order).limit(LIMIT)))
+    page = RowsPage(_page(q, *order, limit=LIMIT))
     page.total = _count(q)
     if page.total > LIMIT:
         page.note = f"仅显示最早受理的{LIMIT}条，请用姓名、身份证号或时间段缩小查询范围。"

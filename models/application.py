@@ -26,6 +26,14 @@ class Application(db.Model):
         # the 业务办理 lists read "confirming OR applicant" as two index ranges
         sa.Index("ix_application_applicant_status", "applicant_institution_id", "status",
                  "submitted_at"),
+        # the same lists newest first (the 时间段 search above reads submitted_at): a page of
+        # a commission's 已批准业务 or an institution's 业务 is one index range read backwards
+        # from the newest (or the keyset's `id < before`), however long the history grows
+        sa.Index("ix_application_confirming_status_id", "confirming_institution_id", "status",
+                 "id"),
+        sa.Index("ix_application_authority_status_id", "authority_id", "status", "id"),
+        # (an institution's own 备案/注销 applications are listed in every status)
+        sa.Index("ix_application_applicant_id", "applicant_institution_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[ApplicationType] = mapped_column(enum_column(ApplicationType))
