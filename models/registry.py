@@ -214,9 +214,9 @@ class Registration(db.Model):  # 执业注册, one per 执业地点
 
     @property
     def scope_names(self) -> str:
-        """执业范围, in code order. From scope_codes and the session's names when the scopes
-        are not loaded: a list of registrations then needs no scope rows (a statement and
-        three objects a row)."""
+        """执业范围, in code order. When the scopes are not loaded, from scope_codes and the
+        kept code → name list (practice_scope_names): a list of registrations then reads no
+        scope rows (a statement, and three objects a row)."""
         if "scopes" not in self.__dict__ and self.scope_codes:
             session = object_session(self)
             if session is not None:
