@@ -1,6 +1,7 @@
-"""How relations are loaded with the rows that show them, and how a page's constants reach
-the SQL."""
+"""How relations are loaded with the rows that show them, how a page's constants reach the
+SQL, and which readings are kept between requests."""
 import datetime as dt
+import time
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -43,3 +44,18 @@ def written_in(value, type_=None):
     kind = type_ or {dt.datetime: sa.DateTime, dt.date: sa.Date, int: sa.Integer}.get(
         type(value), sa.String)
     return sa.bindparam(None, value, type_=kind, literal_execute=True)
+
+
+def kept_reading(store, session, key, max_age: float, read, limit: int = 512):
+    """`read()`'s value for `key`, kept per database in `store` (a WeakKeyDictionary by
+    engine) and read again once it is older than `max_age` seconds. Only for what may be a
+    little stale: reference lists, or counts that merely choose a plan. At most `limit`
+    keys are kept per database (all are dropped when it is reached)."""
+    kept = store.setdefault(session.get_bind(), {})
+    now = time.monotonic()
+    reading = kept.get(key)
+    if reading is None or now - reading[0] > max_age:
+        if len(kept) >= limit:
+            kept.clear()
+        reading = kept[key] = (now, read())
+    return reading[1]

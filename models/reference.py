@@ -1,6 +1,5 @@
 """Reference lists loaded by `flask seed reference`."""
 import datetime as dt
-import time
 import weakref
 
 import sqlalchemy as sa
@@ -8,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import db
 from .enums import PhysicianCategory, RegionLevel, enum_column
+from .loading import kept_reading
 
 __all__ = ["Region", "PracticeScope", "TreatmentSubject", "ReferenceItem", "Holiday",
            "practice_scope_names"]
@@ -54,7 +54,7 @@ class PracticeScope(db.Model):  # 执业范围
         return self.name
 
 
-# 执业范围 code → name, per database, with the time read (practice_scope_names)
+# 执业范围 code → name per database, with the time read (practice_scope_names)
 _scope_names_by_engine: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 SCOPE_NAMES_MAX_AGE = 300.0  # seconds
 
@@ -63,13 +63,9 @@ def practice_scope_names(session) -> dict[str, str]:
     """执业范围 code → name. The list is reference data (loaded by `flask seed reference`,
     edited in no console), so it is read at most every five minutes per database, not in
     every request that shows a registration's 执业范围."""
-    engine = session.get_bind()
-    kept = _scope_names_by_engine.get(engine)
-    now = time.monotonic()
-    if kept is None or now - kept[0] > SCOPE_NAMES_MAX_AGE:
-        names = dict(session.execute(sa.select(PracticeScope.code, PracticeScope.name)).all())
-        kept = _scope_names_by_engine[engine] = (now, names)
-    return kept[1]
+    return kept_reading(_scope_names_by_engine, session, "names", SCOPE_NAMES_MAX_AGE,
+                        lambda: dict(session.execute(
+                            sa.select(PracticeScope.code, PracticeScope.name)).all()))
 
 
 class TreatmentSubject(db.Model):  # 诊疗科目

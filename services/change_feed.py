@@ -14,7 +14,6 @@ Sources, all on indexed columns:
 """
 import datetime as dt
 import functools
-import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from .batching import id_in_parameter, id_list_value
 from models import db
 from models.enums import RegistrationStatus
 from models.institution import Institution
+from models.loading import kept_reading
 from models.reference import PracticeScope, Region
 from models.registry import (Assessment, Person, Registration, RegistrationMove,
                              registration_scope)
@@ -92,10 +92,9 @@ def _busy_window_statement(limit: int):
                      capped(Assessment.assessed_on))
 
 
-# the counts of a window, per database: (time counted, counts) by (start, end, bound)
+# the counts of a window per database, with the time counted, by (start, end, bound)
 _window_counts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 WINDOW_COUNTS_MAX_AGE = 60.0  # seconds
-_WINDOW_COUNTS_KEPT = 512
 
 
 def _busy_window(start: dt.date, end: dt.date) -> WindowLoad:
@@ -109,16 +108,10 @@ def _busy_window(start: dt.date, end: dt.date) -> WindowLoad:
     trip less for each institution opening its feed, and a bulk day starting now is read the
     date-first way for at most that minute."""
     limit = BUSY_WINDOW_ROWS
-    kept = _window_counts.setdefault(db.session.get_bind(), {})
-    key, now = (start, end, limit), time.monotonic()
-    counted = kept.get(key)
-    if counted is None or now - counted[0] > WINDOW_COUNTS_MAX_AGE:
-        if len(kept) >= _WINDOW_COUNTS_KEPT:
-            kept.clear()
-        counts = tuple(db.session.execute(
-            _busy_window_statement(limit), {"start": start, "end": end}).one())
-        counted = kept[key] = (now, counts)
-    registrations, assessments = counted[1]
+    registrations, assessments = kept_reading(
+        _window_counts, db.session, (start, end, limit), WINDOW_COUNTS_MAX_AGE,
+        lambda: tuple(db.session.execute(_busy_window_statement(limit),
+                                         {"start": start, "end": end}).one()))
     return WindowLoad(registrations >= limit, assessments >= limit)
 
 
