@@ -159,22 +159,28 @@ REPORT_DAYS = 30  # 医师法 第十七条: report a 注销 situation within 30 
 
 
 def profile_counts(inst_id: int) -> dict:
-    reg_counts = dict(db.session.execute(
-        sa.select(Registration.status, sa.func.count())
-        .where(Registration.institution_id == inst_id).group_by(Registration.status)).all())
-    acct_counts = dict(db.session.execute(
-        sa.select(PhysicianAccount.state, sa.func.count())
-        .where(PhysicianAccount.institution_id == inst_id)
-        .group_by(PhysicianAccount.state)).all())
-    pending_changes = db.session.scalar(sa.select(sa.func.count()).select_from(ChangeRequest)
-                                        .where(ChangeRequest.institution_id == inst_id,
-                                               ChangeRequest.status == ReviewStatus.PENDING))
-    pending_photos = db.session.scalar(sa.select(sa.func.count()).select_from(Photo)
-                                       .where(Photo.institution_id == inst_id,
-                                              Photo.status == ReviewStatus.PENDING))
-    pending_apps = db.session.scalar(sa.select(sa.func.count()).select_from(Application).where(
-        Application.confirming_institution_id == inst_id,
-        Application.status == ApplicationStatus.SUBMITTED))
+    """The institution's summary (注册状态, 账户状态, 待办事项) in one statement: the home page and
+    综合信息 show it on every visit, and five round trips cost more than the counting."""
+    def kind(tag, key, model, *where):
+        return (sa.select(sa.literal(tag).label("kind"), sa.cast(key, sa.String).label("key"),
+                          sa.func.count().label("n")).select_from(model).where(*where))
+    counted = sa.union_all(
+        kind("reg", Registration.status, Registration,
+             Registration.institution_id == inst_id).group_by(Registration.status),
+        kind("acct", PhysicianAccount.state, PhysicianAccount,
+             PhysicianAccount.institution_id == inst_id).group_by(PhysicianAccount.state),
+        kind("change", sa.null(), ChangeRequest, ChangeRequest.institution_id == inst_id,
+             ChangeRequest.status == ReviewStatus.PENDING),
+        kind("photo", sa.null(), Photo, Photo.institution_id == inst_id,
+             Photo.status == ReviewStatus.PENDING),
+        kind("app", sa.null(), Application, Application.confirming_institution_id == inst_id,
+             Application.status == ApplicationStatus.SUBMITTED))
+    counts = {(tag, key): n for tag, key, n in db.session.execute(counted)}
+    reg_counts = {s: counts.get(("reg", s.value), 0) for s in RegistrationStatus}
+    acct_counts = {s: counts.get(("acct", s.value), 0) for s in AccountState}
+    pending_changes = counts.get(("change", None))
+    pending_photos = counts.get(("photo", None))
+    pending_apps = counts.get(("app", None))
     return {
         "registrations": [(s.label, reg_counts.get(s, 0)) for s in RegistrationStatus],
         "accounts": [(s.label, acct_counts.get(s, 0)) for s in AccountState],

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from models import db
 from models.account import ActivationCode, PhysicianAccount
 from models.audit import AuditLog
-from models.enums import (AccountState, AuthorityLevel, FaqAudience, PhysicianCategory,
-                          RegistrationStatus, ReviewStatus)
+from models.application import Application
+from models.enums import (AccountState, ApplicationStatus, ApplicationType, AuthorityLevel,
+                          FaqAudience, PhysicianCategory, RegistrationStatus, ReviewStatus,
+                          UserKind)
 from models.institution import Department, InstitutionAuthority
 from models.messaging import FaqEntry
 from models.registry import Filing, LegacySite, Registration
@@ -644,6 +646,33 @@ def test_statistics_profile_and_other_provinces(client, make, two, login_as):
                   "待本院确认的业务申请", "逾期未报的注销/备案"]:
         assert label in page
     assert mine.license_no in page
+
+
+def test_home_page_counts_only_this_institutions_physicians_and_work(client, make, two, login_as):
+    mine, other, admin = two
+    for inst, extra in ((mine, 0), (other, 2)):  # the other one has more of everything
+        accounts = [fo.activated_physician(inst) for _ in range(2 + extra)]
+        p, reg, acct = accounts[0]
+        make.registered_physician(inst, status=RegistrationStatus.CANCELLED)
+        make.physician_account(make.person(), state=AccountState.VERIFIED, institution_obj=inst)
+        fo.change_request(acct, reg)
+        fo.photo(acct, inst)
+        fo.photo(accounts[1][2], inst).status = ReviewStatus.APPROVED
+        for status, (p, reg, acct) in zip(
+                (ApplicationStatus.SUBMITTED, ApplicationStatus.PENDING_APPROVAL), accounts):
+            db.session.add(Application(
+                type=ApplicationType.CHANGE, status=status, subject_key=f"p:{p.id}",
+                account_id=acct.id, person_id=p.id, applicant_kind=UserKind.PHYSICIAN,
+                confirming_institution_id=inst.id, authority_id=inst.licensing_authority_id,
+                registration_id=reg.id, payload={"registration_id": reg.id}, reason="计数"))
+    db.session.commit()
+    login_as(admin)
+    page = _page(client, "/org/")
+    rows = dict(re.findall(r"<tr><t[dh][^>]*>([^<]+)</t[dh]><td>(?:<a [^>]*>)?(\d+)", page))
+    assert rows["有效"] == "2" and rows["注销"] == "1" and rows["注册备案"] == "0"
+    assert rows["已激活"] == "2" and rows["已验证未激活"] == "1" and rows["已撤销"] == "0"
+    assert rows["待审核的信息修改"] == "1" and rows["待审核的个人相片"] == "1"
+    assert rows["待本院确认的业务申请"] == "1"
 
 
 def test_support_center(client, make, two, login_as):
