@@ -45,8 +45,9 @@ def create_app(config: dict | None = None) -> Flask:
     from admin_views.org import build_org_admin
     build_org_admin(app)
     build_gov_admin(app)
-    from admin_views.base import cached_menu
+    from admin_views.base import cached_menu, cached_static_url
     app.jinja_env.globals["cached_menu"] = cached_menu
+    app.jinja_env.globals["cached_static_url"] = cached_static_url
 
     from seed.commands import register_commands
     register_commands(app)

@@ -501,3 +501,32 @@ def test_menu_follows_role_and_current_view_when_reused(app, client, make, login
         login_as(sysadmin)
         m = menu("/gov/security/")
         assert "后台账户" in m and "执业注册" not in m
+
+
+def test_static_file_urls_are_kept_per_console_and_script_root(app, client, make, login_as):
+    """The stylesheets and scripts of a console page (Flask-Admin's static files) are named
+    once per console, file and script root and then reused: each URL serves its file, and
+    an app mounted under a prefix gets the prefixed URL, also after an unprefixed request."""
+    import re
+
+    from tests.helpers import text_of
+    shanxi = make.authority(name="山西省卫生健康委员会（静态）", region_code="140000")
+    hospital = make.institution(name="静态文件医院")
+
+    def static_urls(html):
+        return re.findall(r'(?:src|href)="([^"]*/static/[^"]*)"', html)
+
+    for user, page, prefix in ((make.reviewer(shanxi), "/gov/registrations/", "/gov/"),
+                               (make.institution_admin(hospital), "/org/main-physicians/",
+                                "/org/")):
+        login_as(user)
+        for _ in range(2):  # the second request is served from the kept URLs
+            urls = static_urls(text_of(client.get(page)))
+            admin_urls = [u for u in urls if u.startswith(prefix + "static/")]
+            assert len(admin_urls) >= 10 and any("bootstrap.min.css" in u for u in admin_urls)
+            for url in urls:
+                assert client.get(url).status_code == 200, url
+        mounted = text_of(client.get(page, base_url="http://localhost/yszc/"))
+        admin_urls = [u for u in static_urls(mounted) if "/static/" in u]
+        assert admin_urls and all(u.startswith("/yszc/") for u in admin_urls)
+
