@@ -326,12 +326,9 @@ def cached_menu(admin_view, render):
     if not (getattr(user, "is_authenticated", False) and user.kind == UserKind.CONSOLE
             and user.is_active):
         return render()
-    cache = current_app.extensions.setdefault("console_menu_cache", {})
-    key = (admin_view.admin.endpoint, user.role, admin_view.endpoint, request.script_root)
-    html = cache.get(key)
-    if html is None:
-        html = cache[key] = render()
-    return html
+    return _kept_markup("console_menu_cache", (admin_view.admin.endpoint, user.role,
+                                               admin_view.endpoint, request.script_root),
+                        render)
 
 
 def cached_static_url(admin_endpoint: str, params: dict) -> str:
@@ -339,11 +336,24 @@ def cached_static_url(admin_endpoint: str, params: dict) -> str:
     overridden in templates/admin/static.html), built once per (console, file, version,
     script root) and then reused: the files and their URLs never change while the app
     runs, and every console page names about twenty of them."""
-    cache = current_app.extensions.setdefault("admin_static_url_cache", {})
-    key = (admin_endpoint, request.script_root, tuple(sorted(params.items())))
+    return _kept_markup("admin_static_url_cache",
+                        (admin_endpoint, request.script_root, tuple(sorted(params.items()))),
+                        lambda: url_for(f"{admin_endpoint}.static", **params))
+
+
+KEPT_MARKUP_LIMIT = 1024  # entries per kind: far above what the consoles name
+
+
+def _kept_markup(kind: str, key: tuple, build):
+    """What `build()` returns for `key`, built once per app and then reused. The script root
+    is part of every key and comes with the request (a proxy in front may set it), so the
+    entries are bounded: past the limit the kind starts over instead of growing."""
+    cache = current_app.extensions.setdefault(kind, {})
     found = cache.get(key)
     if found is None:
-        found = cache[key] = url_for(f"{admin_endpoint}.static", **params)
+        if len(cache) >= KEPT_MARKUP_LIMIT:
+            cache.clear()
+        found = cache[key] = build()
     return found
 
 

@@ -530,3 +530,18 @@ def test_static_file_urls_are_kept_per_console_and_script_root(app, client, make
         admin_urls = [u for u in static_urls(mounted) if "/static/" in u]
         assert admin_urls and all(u.startswith("/yszc/") for u in admin_urls)
 
+
+def test_kept_menus_and_static_urls_stay_bounded(app, client, make, login_as, monkeypatch):
+    """Every mount prefix (script root) a request comes with is a key of its own: past the
+    limit the kept entries start over instead of growing, and pages stay right."""
+    import admin_views.base as console_base
+    from tests.helpers import text_of
+    monkeypatch.setattr(console_base, "KEPT_MARKUP_LIMIT", 30)
+    login_as(make.reviewer(make.authority(name="山西省卫生健康委员会（上限）",
+                                          region_code="140000")))
+    for k in range(8):
+        html = text_of(client.get("/gov/registrations/", base_url=f"http://localhost/p{k}/"))
+        assert f'href="/p{k}/gov/static/' in html and "执业注册" in html
+        assert len(app.extensions["admin_static_url_cache"]) <= 30
+        assert len(app.extensions["console_menu_cache"]) <= 30
+
