@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ops.tuning import collect_between_requests
 
-from .measure import summary
+from .measure import machine_probe_ms, pct, steady_summary, summary
 
 
 def _service(name):
@@ -115,6 +115,7 @@ class Approvals:
 
     def __init__(self, app, info, n: int):
         self.app, self.times, self.errors, self.prepared = app, [], [], []
+        self.probes = []  # the machine probe around each approval (measure.steady_summary)
         self.svc = _service("applications")
         if isinstance(self.svc, Exception):
             return
@@ -174,6 +175,7 @@ class Approvals:
         app_id, authority_id = self.prepared.pop(0)
         with self.app.test_request_context():
             actor = Actor(UserKind.CONSOLE, None, "基准审批", authority_id=authority_id)
+            before = machine_probe_ms()
             t0 = time.perf_counter()
             try:
                 self.svc.approve_application(actor, app_id, "准予")
@@ -182,16 +184,21 @@ class Approvals:
                 self.errors.append(str(exc)[:120])
             else:
                 self.times.append((time.perf_counter() - t0) * 1000)
+                self.probes.append(max(before, machine_probe_ms()))
             collect_between_requests()  # as the server does after each response
             db.session.remove()
 
-    def result(self) -> dict:
+    def result(self, probe_p50: float | None = None) -> dict:
+        """The approvals' times; `probe_p50` is the run's median machine probe (see
+        measure.steady_summary), else that of the approvals' own probes."""
         if isinstance(self.svc, Exception):
             return {"action": "approval", "skipped": f"services.applications: {self.svc}"}
         while self.prepared:  # any not reached by the rounds
             self.approve_next()
         res = {"action": "approval of one application (变更, all effects)", **summary(self.times),
-               "samples_ms": [round(t, 2) for t in self.times], "target_p95": 30}
+               "samples_ms": [round(t, 2) for t in self.times], "target_p95": 30,
+               "steady": steady_summary(self.times, self.probes,
+                                        probe_p50 or pct(self.probes, 50))}
         if self.errors:
             res["errors"] = self.errors[:3]
             res["error_count"] = len(self.errors)

@@ -9,6 +9,24 @@ def _f(v, digits=1):
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
+def _steady(o: dict) -> str:
+    steady = o.get("steady") or {}
+    return f"{_f(steady.get('p95'), 2)} ({steady['n']})" if steady.get("n") else "–"
+
+
+def _machine_lines(m: dict | None) -> list[str]:
+    if not m or not m.get("n"):
+        return []
+    return [f"*Machine*: a fixed piece of Python work ({m['probe_loop']:,} additions) was "
+            f"timed just before and just after each measured request: p50 {_f(m['p50'], 2)} "
+            f"ms, p95 {_f(m['p95'], 2)} ms (p95 ÷ p50 = {_f(m['p95_over_p50'], 2)}), min "
+            f"{_f(m['min'], 2)} ms over {m['n']:,} requests; the slower of the two ran over "
+            f"{m['steady_within']}× its median around {m['slow_share']:.0%} of them. "
+            "*steady p95 (n)* = the p95 of the page's requests whose probes stayed within "
+            "that bound (how many): what the page costs at the machine's usual speed. It is a "
+            "diagnostic; the verdict (*meets*) uses the plain p95 of every request.", ""]
+
+
 def markdown(r: dict) -> str:
     m = r["meta"]
     lines = [f"# Benchmark results — scale `{m['scale']}` on {m['database']}", "",
@@ -32,9 +50,10 @@ def markdown(r: dict) -> str:
              "contains-search on the name). Times in ms.", "",
              "*CPU* = this process's CPU time for the request (robust against other load; on "
              "SQLite it includes the database work, on PostgreSQL it does not).", "",
-             "| page | p50 | p95 | CPU p50 | CPU p95 | target p95 | SQL stmts | DB ms (p50) | "
-             "raw p50 | ×raw | stock p50 | stock p95 | stock ÷ ours | meets |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|"]
+             *_machine_lines(r.get("machine")),
+             "| page | p50 | p95 | CPU p50 | CPU p95 | steady p95 (n) | target p95 | SQL stmts | "
+             "DB ms (p50) | raw p50 | ×raw | stock p50 | stock p95 | stock ÷ ours | meets |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|"]
     for e in r["pages"]:
         o = e["ours"]
         s = e.get("stock") or {}
@@ -45,7 +64,8 @@ def markdown(r: dict) -> str:
         verdict = "yes" if e.get("meets_target") else ("– (redirect)" if redirect else "NO")
         lines.append(
             f"| {e['page']}{status} | {_f(o['p50'], 2)} | {_f(o['p95'], 2)} | "
-            f"{_f(o.get('cpu_p50'), 2)} | {_f(o.get('cpu_p95'), 2)} | {e['target_p95']} | {_f(o['statements'])} | {_f(o.get('db_p50'), 2)} | "
+            f"{_f(o.get('cpu_p50'), 2)} | {_f(o.get('cpu_p95'), 2)} | {_steady(o)} | "
+            f"{e['target_p95']} | {_f(o['statements'])} | {_f(o.get('db_p50'), 2)} | "
             f"{_f(raw.get('p50'), 3)} | {_f(e.get('ratio_raw_p50'))} | {_f(s.get('p50'))} | "
             f"{_f(s.get('p95'))} | {_f(e.get('stock_over_ours_p50'))} | "
             f"{verdict} |")

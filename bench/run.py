@@ -9,7 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from .appsetup import ROOT, create_bench_app, signed_in_client, stock_models_for
-from .measure import SqlRecorder, measure_get, merge_rounds, replay_raw, row_statements
+from .measure import (SqlRecorder, machine_summary, measure_get, merge_rounds, replay_raw,
+                      row_statements, steady_summary)
 
 SCALES = {
     "tiny": (6000, 300),
@@ -435,15 +436,21 @@ def run(args) -> dict:
                 continue
             done.append(measure_get(app, client_for(page["user"]), recorder, page["url"],
                                     repeat=repeat, warmup=3 if r == 0 else 0,
-                                    budget_s=args.page_budget / rounds))
+                                    budget_s=args.page_budget / rounds, probe=True))
         for _ in range(approvals_per_round):
             approvals.approve_next()
+    results["machine"] = machine = machine_summary(
+        [p for rounds_done in measured.values() for r in rounds_done
+         for p in r["_samples"]["probe"]] + approvals.probes)
     for page in pages:
         log(f"· {page['name']}: {page['url']}")
         res = merge_rounds(measured[page["name"]])
         stmts = res.pop("_statements")
+        samples = res.pop("_samples")
+        res["steady"] = steady_summary(samples["times"], samples["probe"], machine["p50"])
         # in the order taken, round after round (a slow phase shows as a run of them)
-        res["samples_ms"] = [round(t, 2) for t in res.pop("_samples")["times"]]
+        res["samples_ms"] = [round(t, 2) for t in samples["times"]]
+        res["probe_ms"] = [round(p, 2) for p in samples["probe"]]
         res["rounds"] = len(measured[page["name"]])
         entry = {"page": page["name"], "url": page["url"], "target_p95": page["target"],
                  "ours": res}
@@ -464,7 +471,8 @@ def run(args) -> dict:
     recorder.close()
 
     results["actions"] = actions.run_all(app, info, args, log,
-                                         measured={"approval": approvals.result()})
+                                         measured={"approval": approvals.result(
+                                             machine["p50"])})
     if not args.no_throughput:
         from .throughput import run_throughput
         results["throughput"] = run_throughput(app, url, instance, info, args, log)

@@ -29,9 +29,11 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     client = signed_in_client(app, "console", users["bench_org"])
     rec = SqlRecorder(db.engine)
     try:
-        res = measure_get(app, client, rec, "/org/main-physicians/", repeat=3, warmup=1)
+        res = measure_get(app, client, rec, "/org/main-physicians/", repeat=3, warmup=1,
+                          probe=True)
         # a page measured in rounds: its result holds every round's requests
-        later = measure_get(app, client, rec, "/org/main-physicians/", repeat=2, warmup=0)
+        later = measure_get(app, client, rec, "/org/main-physicians/", repeat=2, warmup=0,
+                            probe=True)
         missing = measure_get(app, client, rec, "/org/main-physicians/999999999/", repeat=2,
                               warmup=0)
     finally:
@@ -41,6 +43,9 @@ def test_loader_writes_a_valid_register_and_a_page_is_measured(app, app_ctx):
     assert merged["status"] == 200 and merged["n"] == 5
     assert sorted(merged["_samples"]["times"]) == sorted(res["_samples"]["times"]
                                                         + later["_samples"]["times"])
+    # the machine probe: one value per measured request, in the same order as the times
+    assert merged["_samples"]["probe"] == res["_samples"]["probe"] + later["_samples"]["probe"]
+    assert len(merged["_samples"]["probe"]) == 5 and min(merged["_samples"]["probe"]) > 0
     # a round that did not answer 200 stands for the page: it is not measured
     failed = merge_rounds([res, missing])
     assert failed["status"] == 404 and failed["n"] == 0 and failed["p50"] is None
@@ -159,3 +164,28 @@ def test_the_bench_import_file_holds_only_persons_the_register_lacks(app_ctx):
     assert [n for n in numbers if n not in registered] and numbers[0] == first[0][0]
     for idno, birth in again:
         assert ric.is_valid(idno) and idno[6:14] == f"{birth:%Y%m%d}"
+
+
+def test_the_steady_p95_leaves_out_the_requests_taken_while_the_machine_ran_slow():
+    """A request whose machine probe ran over 1.3x the run's median probe is left out of the
+    steady figures; the plain p95 keeps every request, and the report shows both."""
+    from bench.measure import machine_summary, steady_summary
+    from bench.report import markdown
+
+    times = [10.0, 11.0, 12.0, 50.0, 13.0, 48.0]
+    probes = [1.0, 1.05, 0.9, 3.0, 0.95, 1.4]  # the 50 and 48 ms requests: slow moments
+    machine = machine_summary(probes)
+    assert machine["min"] == 0.9 and machine["slow_share"] == 2 / 6
+    steady = steady_summary(times, probes, probe_p50=machine["p50"])
+    assert steady["n"] == 4 and steady["p95"] < 13.0 < 48.0
+    assert steady_summary(times, probes[:-1], probe_p50=1.0)["n"] == 0  # unpaired: none
+    assert steady_summary(times, probes, probe_p50=None)["n"] == 0
+    page = {"page": "org_main_physicians page 1", "url": "/org/main-physicians/",
+            "target_p95": 30, "meets_target": False,
+            "ours": {"status": 200, "p50": 12.5, "p95": 49.5, "statements": 4,
+                     "steady": steady}}
+    md = markdown({"meta": {"scale": "tiny", "database": "sqlite", "started": "", "python": "",
+                            "machine": ""}, "machine": machine, "pages": [page]})
+    row = next(line for line in md.splitlines() if line.startswith("| org_main_physicians"))
+    assert f"| {steady['p95']:.2f} (4) |" in row and row.endswith("| NO |")
+    assert "p95 ÷ p50" in md and "33% of them" in md
