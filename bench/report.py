@@ -18,10 +18,11 @@ def _machine_lines(m: dict | None) -> list[str]:
     if not m or not m.get("n"):
         return []
     return [f"*Machine*: a fixed piece of Python work ({m['probe_loop']:,} additions) was "
-            f"timed just before and just after each measured request: p50 {_f(m['p50'], 2)} "
-            f"ms, p95 {_f(m['p95'], 2)} ms (p95 ÷ p50 = {_f(m['p95_over_p50'], 2)}), min "
-            f"{_f(m['min'], 2)} ms over {m['n']:,} requests; the slower of the two ran over "
-            f"{m['steady_within']}× its median around {m['slow_share']:.0%} of them. "
+            f"timed just before and just after each measured request and approval: p50 "
+            f"{_f(m['p50'], 2)} ms, p95 {_f(m['p95'], 2)} ms (p95 ÷ p50 = "
+            f"{_f(m['p95_over_p50'], 2)}), min {_f(m['min'], 2)} ms over {m['n']:,} of them; "
+            f"for {m['slow_share']:.0%} of them the slower of the two took over "
+            f"{m['steady_within']}× the median. "
             "*steady p95 (n)* = the p95 of the page's requests whose probes stayed within "
             "that bound (how many): what the page costs at the machine's usual speed. It is a "
             "diagnostic; the verdict (*meets*) uses the plain p95 of every request.", ""]
