@@ -176,17 +176,13 @@ def profile_counts(inst_id: int) -> dict:
         kind("app", sa.null(), Application, Application.confirming_institution_id == inst_id,
              Application.status == ApplicationStatus.SUBMITTED))
     counts = {(tag, key): n for tag, key, n in db.session.execute(counted)}
-    reg_counts = {s: counts.get(("reg", s.value), 0) for s in RegistrationStatus}
-    acct_counts = {s: counts.get(("acct", s.value), 0) for s in AccountState}
-    pending_changes = counts.get(("change", None))
-    pending_photos = counts.get(("photo", None))
-    pending_apps = counts.get(("app", None))
     return {
-        "registrations": [(s.label, reg_counts.get(s, 0)) for s in RegistrationStatus],
-        "accounts": [(s.label, acct_counts.get(s, 0)) for s in AccountState],
-        "pending_changes": pending_changes or 0,
-        "pending_photos": pending_photos or 0,
-        "pending_applications": pending_apps or 0,
+        "registrations": [(s.label, counts.get(("reg", s.value), 0))
+                          for s in RegistrationStatus],
+        "accounts": [(s.label, counts.get(("acct", s.value), 0)) for s in AccountState],
+        "pending_changes": counts.get(("change", None), 0),
+        "pending_photos": counts.get(("photo", None), 0),
+        "pending_applications": counts.get(("app", None), 0),
         # the register keeps no "situation occurred on" date for 注销/备案 events, so no
         # report can be computed as overdue yet (shown as 0 with this explanation)
         "overdue_reports": 0,
