@@ -150,6 +150,28 @@ class ScopedModelView(ConsoleAccessMixin, ModelView):
     def scope(self, query):
         raise NotImplementedError("every console view must scope its rows to the tenant")
 
+    _ROW_CHECKBOX = Markup('<td><input type="checkbox" name="rowid" class="action-checkbox" '
+                           'value="{}" title="选择记录"></td>')
+
+    @pass_context
+    def list_row(self, context, row) -> Markup:
+        """A list row: its checkbox (when the list has actions), its row actions and its
+        column cells (list_cells), in one call — drawn by a template block, a loop and two
+        primary-key calls per row they took about a tenth of an institution list's time."""
+        pk = None
+        checkbox = actions = ""
+        if context.resolve("actions"):
+            pk = self.get_pk_value(row)
+            checkbox = self._ROW_CHECKBOX.format(pk)
+        if self.column_display_actions:
+            if pk is None:
+                pk = self.get_pk_value(row)
+            actions = '<td class="list-buttons-column">' + "".join([
+                str(action.render_ctx(context, pk, row))
+                for action in context.resolve("list_row_actions")]) + "</td>"
+        # the whitespace the template's block had, so the page reads as before
+        return Markup(f"\n  {checkbox}\n  {actions}\n  {self.list_cells(context, row)}\n")  # nosec B704 - the pk escaped by format(), actions are Markup, cells escaped by list_cells
+
     @pass_context
     def list_cells(self, context, row) -> Markup:
         """A list row's column cells, as the stock row draws them (`<td class="col-…">` and

@@ -235,6 +235,33 @@ def test_list_cells_show_each_columns_value_escaped(client, make, two, login_as)
     assert "<b>一</b>" not in page
 
 
+def test_a_list_row_is_its_checkbox_its_row_actions_and_its_cells(app, make, two):
+    """ScopedModelView.list_row draws a row as the stock block did: the checkbox of a list
+    with bulk actions (none of the consoles has one yet; the stock list shows it for any),
+    then the 查看 link to this row's details, then its cells in column order."""
+    mine, _other, _admin = two
+    person, reg = make.registered_physician(mine)
+    db.session.commit()
+    view = next(v for admin in app.extensions["admin"] for v in admin._views
+                if v.url == "/org/main-physicians")
+    template = app.jinja_env.from_string("<tr>{{ admin_view.list_row(row) }}</tr>")
+    with app.test_request_context("/org/main-physicians/"):
+        context = dict(admin_view=view, row=reg, return_url="/org/main-physicians/",
+                       get_url=view.get_url, list_row_actions=view.get_list_row_actions())
+        with_actions = template.render(actions=[("notify", "通知")], **context)
+        without = template.render(actions=None, **context)
+    cells = re.findall(r"<td[^>]*>.*?</td>", with_actions, re.S)
+    assert cells[0] == ('<td><input type="checkbox" name="rowid" class="action-checkbox" '
+                        f'value="{reg.id}" title="选择记录"></td>')
+    assert cells[1].startswith('<td class="list-buttons-column"><a class="icon" href="')
+    assert f"details/?id={reg.id}&amp;url=" in cells[1]
+    assert [re.match(r'<td class="col-([^"]+)">', c).group(1) for c in cells[2:]] == \
+        [c for c, _name in view._list_columns]
+    assert f'<td class="col-person.name">{person.name}</td>' in cells
+    assert "action-checkbox" not in without
+    assert re.findall(r"<td[^>]*>.*?</td>", without, re.S) == cells[1:]
+
+
 def test_a_page_loaded_with_its_relations_keeps_its_rows_and_order(make, two):
     """page_rows_with_loads on a page ordered by the list's own column and on one ordered by
     a joined table's column (the join then stays in the page's query), each as a later page
