@@ -32,7 +32,7 @@ from models.institution import utcnow
 from models.reference import ReferenceItem
 from models.registry import Person, Qualification, QualificationRegion, add_record_regions
 
-from . import Actor, DomainError, audit
+from . import Actor, DomainError, audit, xlsx_rows
 from .registry import NAME_RE
 
 COLUMNS = ["姓名", "身份证号", "性别", "出生日期", "资格证书编码", "级别", "类别", "获得年度",
@@ -140,21 +140,26 @@ def _csv_rows(path: str):
             raise DomainError("CSV文件格式不正确（引号或分隔符不匹配）。", field="file") from exc
 
 
+def _xlsx_rows(path: str):
+    """(row number, values) of the workbook's first sheet, a stream (services.xlsx_rows)."""
+    try:
+        yield from xlsx_rows.iter_sheet_rows(path)
+    except xlsx_rows.XlsxError as exc:
+        raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+
+
 def iter_rows(path: str, filename: str):
-    """Yield (line number, dict of column → raw value) from a csv or xlsx file."""
+    """Yield (line number, dict of column → raw value) from a csv or xlsx file: the csv
+    line or the sheet's row number, as the error report shows it."""
     ext = os.path.splitext(filename.lower())[1]
     if ext == ".csv":
         rows = enumerate(_csv_rows(path), start=1)
     elif ext == ".xlsx":
-        import openpyxl
-        try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # not a workbook, encrypted, corrupt …
-            raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
-        rows = enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1)
+        rows = _xlsx_rows(path)
     else:
         raise DomainError("只支持CSV（.csv）或Excel（.xlsx）文件。", field="file")
     header = None
+    data_rows = 0
     for line_no, raw in rows:
         if header is None:
             header = [_text(c) for c in raw]
@@ -168,6 +173,9 @@ def iter_rows(path: str, filename: str):
             continue
         if not raw or not any(raw):
             continue
+        data_rows += 1
+        if data_rows > MAX_ROWS:  # a workbook whose declared size (count_rows) was false
+            raise DomainError(f"单个文件最多{MAX_ROWS}行。", field="file")
         raw = list(raw)
         if len(raw) <= width:
             raw.extend([None] * (width + 1 - len(raw)))
@@ -181,12 +189,13 @@ def iter_rows(path: str, filename: str):
 def count_rows(path: str, filename: str) -> int:
     """Rows to process, for the progress display (xlsx: the sheet's declared dimension)."""
     if filename.lower().endswith(".xlsx"):
-        import openpyxl
         try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-            return max((wb.worksheets[0].max_row or 1) - 1, 0)
-        except Exception as exc:
+            declared = xlsx_rows.declared_row_count(path)
+            if declared is None or declared <= 1:  # none, or a writer's placeholder "A1"
+                declared = sum(1 for _ in xlsx_rows.iter_sheet_rows(path))
+        except xlsx_rows.XlsxError as exc:
             raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+        return max(declared - 1, 0)
     # csv: the line count in 1 MB blocks (no parse, nothing kept); run_job sets the exact
     # number at the end
     _csv_encoding(path)

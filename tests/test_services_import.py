@@ -192,6 +192,73 @@ def test_xlsx_and_bad_files(app_ctx, tmp_path):
     assert job.status == "failed" and "缺少以下列" in job.errors[-1][2]
 
 
+def _excel_workbook(tmp_path, rows, blank_after=None, dimension="A1"):
+    """The rows as Chinese Excel saves them: text in the shared string table, 出生日期 as a
+    date serial in built-in format 31 (yyyy年m月d日, no numFmt entry), 获得年度 a number;
+    a blank row after data row `blank_after`; the writer's placeholder dimension "A1"."""
+    from tests.xlsx_files import make_xlsx
+    from xml.sax.saxutils import escape
+    strings, index = [], {}
+
+    def shared(text):
+        if text not in index:
+            index[text] = len(strings)
+            strings.append(f"<si><t>{escape(text)}</t></si>")
+        return index[text]
+
+    def cell(col, value, number):
+        ref = f"{'ABCDEFGHIJKLM'[col]}{number}"
+        if col == 3 and number > 1:
+            serial = (dt.date.fromisoformat(value) - dt.date(1899, 12, 30)).days
+            return f'<c r="{ref}" s="1"><v>{serial}</v></c>'
+        if col == 7 and number > 1:
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="s"><v>{shared(value)}</v></c>' if value else ""
+
+    def row(values, number):
+        return f'<row r="{number}">' + "".join(
+            cell(i, v, number) for i, v in enumerate(values)) + "</row>"
+    xml, number = [row(COLUMNS, 1)], 1
+    for k, values in enumerate(rows):
+        number += 1
+        xml.append(row(values, number))
+        if k == blank_after:
+            number += 1  # an empty row: Excel writes nothing for it
+    styles = '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="31"/></cellXfs>'
+    return make_xlsx(tmp_path / "资格.xlsx", "".join(xml), shared="".join(strings),
+                     styles=styles, dimension=dimension)
+
+
+def test_an_xlsx_as_chinese_excel_saves_it_is_imported_row_by_row(app_ctx, tmp_path):
+    """Shared strings, 出生日期 shown as 1985年1月1日, a blank row and a bad row: the good
+    rows are imported with their dates, the bad one is reported by its row in the sheet,
+    and the count is exact though the sheet declares no size."""
+    actor = _actor(app_ctx)
+    rows = qual_rows(30)
+    rows[20][1] = rows[20][1][:-1] + ("0" if rows[20][1][-1] != "0" else "1")  # bad check digit
+    path = _excel_workbook(tmp_path, rows, blank_after=9)
+    job = import_file(actor, str(path), "资格.xlsx")
+    assert (job.status, job.total_rows, job.imported_rows, job.failed_rows) == ("done", 30, 29, 1)
+    # data row 21 is sheet row 23: the header, then the blank row after data row 10
+    assert job.errors == [[23, "身份证号", "身份证号校验位不正确。"]]
+    births = dict(db.session.execute(sa.select(Person.name, Person.birth_date)).all())
+    assert births[rows[0][0]] == dt.date.fromisoformat(rows[0][3])
+    assert births[rows[29][0]] == dt.date.fromisoformat(rows[29][3])
+    years = db.session.scalars(sa.select(Qualification.year).order_by(Qualification.id)).all()
+    assert years[:3] == [int(r[7]) for r in rows[:3]]
+
+
+def test_an_xlsx_larger_than_its_declared_size_is_still_capped(app_ctx, tmp_path, monkeypatch):
+    """MAX_ROWS holds for the rows read, not only for the size a workbook declares."""
+    from services import registry_import
+    monkeypatch.setattr(registry_import, "MAX_ROWS", 5)
+    actor = _actor(app_ctx)
+    path = _excel_workbook(tmp_path, qual_rows(8), dimension="A1:M3")
+    job = import_file(actor, str(path), "资格.xlsx")
+    assert job.status == "failed" and job.errors[-1][2] == "单个文件最多5行。"
+    assert job.total_rows == 2
+
+
 def test_import_rate(app_ctx, tmp_path, capsys):
     """Not a timed assertion: prints the measured rate (the bench owns the target)."""
     import time
