@@ -25,7 +25,7 @@ def _service(name):
 def run_all(app, info, args, log, measured: dict | None = None) -> list[dict]:
     """Every action's result; `measured` holds those already measured (by name)."""
     out = []
-    for fn in (login, approval, activation, import_rate, stats_refresh):
+    for fn in (login, approval, activation, import_rate, import_xlsx_rate, stats_refresh):
         log(f"· action {fn.__name__}")
         try:
             res = (measured or {}).get(fn.__name__) or fn(app, info, args, log)
@@ -253,8 +253,8 @@ def activation(app, info, args, log) -> dict:
 
 # ---- import -----------------------------------------------------------------------------
 
-def import_rate(app, info, args, log) -> dict:
-    """The same csv imported `--import-runs` times (each run's rows removed afterwards):
+def import_rate(app, info, args, log, fmt: str = "csv") -> dict:
+    """The same file imported `--import-runs` times (each run's rows removed afterwards):
     the first run also reads the register's blind-index pages into the OS cache, so every
     run is reported and the target is judged on the median."""
     svc = _service("registry_import")
@@ -263,10 +263,11 @@ def import_rate(app, info, args, log) -> dict:
     import statistics
 
     rows = args.import_rows
-    runs = [_import_once(app, info, svc, rows, offset) for offset in
+    runs = [_import_once(app, info, svc, rows, offset, fmt) for offset in
             range(max(getattr(args, "import_runs", 3), 1))]
     seconds = statistics.median(r["seconds"] for r in runs)
-    res = {"action": f"import of {rows:,} qualification rows (csv), median of {len(runs)} runs",
+    label = "import" if fmt == "csv" else f"{fmt} import"
+    res = {"action": f"{label} of {rows:,} qualification rows ({fmt}), median of {len(runs)} runs",
            "seconds": seconds, "rows_per_s": rows / seconds,
            "seconds_each": [round(r["seconds"], 3) for r in runs],
            "write_back_seconds_after_each": [r["write_back"] for r in runs],
@@ -278,6 +279,11 @@ def import_rate(app, info, args, log) -> dict:
     res["meets_target"] = res["rows_per_s"] >= 20000 and all(
         r["imported"] == rows for r in runs)
     return res
+
+
+def import_xlsx_rate(app, info, args, log) -> dict:
+    """import_rate for the same rows in an .xlsx workbook (QUALITY.md: "from csv/xlsx")."""
+    return import_rate(app, info, args, log, fmt="xlsx")
 
 
 def _file_areas() -> tuple[list[str], list[str]]:
@@ -336,9 +342,29 @@ def _unregistered_id_numbers(count: int, stamp: int) -> list[tuple[str, dt.date]
     raise RuntimeError("no free 身份证号 for the bench import")
 
 
-def _import_once(app, info, svc, rows: int, offset: int) -> dict:
+def _import_once(app, info, svc, rows: int, offset: int, fmt: str = "csv") -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-        return _import_file(app, info, svc, rows, offset, Path(tmp) / "qualifications.csv")
+        return _import_file(app, info, svc, rows, offset, Path(tmp) / f"qualifications.{fmt}")
+
+
+def _write_import_file(path: Path, columns, rows) -> None:
+    """The rows as a csv file, or as an .xlsx workbook (openpyxl; 出生日期 a date cell)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(columns)
+        for row in rows:
+            row[3] = dt.datetime.combine(row[3], dt.time())
+            ws.append(row)
+        wb.save(path)
+        return
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(columns)
+        for row in rows:
+            row[3] = row[3].isoformat()
+            w.writerow(row)
 
 
 def _import_file(app, info, svc, rows: int, offset: int, path: Path) -> dict:
@@ -351,13 +377,10 @@ def _import_file(app, info, svc, rows: int, offset: int, path: Path) -> dict:
     stamp = (int(time.time()) + 17 * offset) % 100000
     with app.app_context():
         id_numbers = _unregistered_id_numbers(rows, stamp)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(svc.COLUMNS)
-        for k, (idno, birth) in enumerate(id_numbers):
-            w.writerow([chinese_name(k + 7), idno, "男", birth.isoformat(),
-                        f"I{stamp:05d}{k:09d}", "执业医师", "临床", 2010, "山西医科大学", "临床医学",
-                        "", "山西省卫生厅", "新人新办法"])
+    _write_import_file(path, svc.COLUMNS, (
+        [chinese_name(k + 7), idno, "男", birth, f"I{stamp:05d}{k:09d}", "执业医师", "临床", 2010,
+         "山西医科大学", "临床医学", "", "山西省卫生厅", "新人新办法"]
+        for k, (idno, birth) in enumerate(id_numbers)))
     with app.test_request_context():
         from models.registry import Person
         auth_id = info["users"].get("bench_gov") and db.session.scalar(
@@ -369,7 +392,7 @@ def _import_file(app, info, svc, rows: int, offset: int, path: Path) -> dict:
         # from the upload (job created) to the job shown as finished; SQLite's write-back of
         # the WAL pages the job held runs after that and is reported on its own
         t0 = time.perf_counter()
-        job = svc.start_job(actor, "qualifications.csv")
+        job = svc.start_job(actor, path.name)
         job = svc.run_job(actor, job.id, str(path))
         elapsed = time.perf_counter() - t0
         t1 = time.perf_counter()

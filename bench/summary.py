@@ -94,7 +94,9 @@ def main(argv=None):
              lambda a: f"{_fmt(a.get('p50'))} / {_fmt(a.get('p95'))} ms", "p95 ≤ 30 ms"),
             ("activation codes for 1,000 physicians", "activation codes",
              lambda a: f"{_fmt(a.get('seconds'), 2)} s", "≤ 1 s"),
-            ("import of 20,000 qualification rows", "import",
+            ("import of 20,000 qualification rows (csv)", "import",
+             lambda a: f"{_fmt(a.get('rows_per_s'), 0)} rows/s", "≥ 20,000 rows/s"),
+            ("import of 20,000 qualification rows (xlsx)", "xlsx import",
              lambda a: f"{_fmt(a.get('rows_per_s'), 0)} rows/s", "≥ 20,000 rows/s"),
             ("statistics refresh (cron)", "statistics refresh",
              lambda a: f"{_fmt(a.get('seconds'))} s", "–")]
