@@ -241,11 +241,11 @@ def _sheet_rows(path):
             raise XlsxError(f"worksheet {sheet} missing")
 
         # One Python call per element start and per text node, none per element end: the
-        # calls are the parse's cost. A cell is [column, type, style, text]: text is taken
+        # calls are the parse's cost. A cell is [column, attributes, text]: text is taken
         # from a <v> or <t> start to the next element start (what follows a value's end in
         # a well-formed sheet is whitespace, which the conversion ignores); a row is
         # finished at the next <row> and at the end.
-        names = {}
+        names, columns = {}, {}  # element name -> local name; "AB" -> 27
         cells, done = [], []
         cell = None
         taking = in_phonetic = False
@@ -253,16 +253,17 @@ def _sheet_rows(path):
 
         def finish_row():
             values = {}
-            for col, kind, style, text in cells:
+            for col, attrs, text in cells:
                 if text is None:
                     continue
+                kind = attrs.get("t")
                 if kind is None or kind == "n":
                     text = text.strip()
                     if not text:
                         continue
                     value = float(text) if ("." in text or "E" in text or "e" in text) \
                         else int(text)
-                    if style in date_styles:
+                    if attrs.get("s") in date_styles:
                         try:
                             value = from_excel(value, epoch)
                         except (OverflowError, ValueError):
@@ -287,11 +288,16 @@ def _sheet_rows(path):
                 local = names[tag] = _local(tag) if tag.startswith(main) else ""
             if local == "c":
                 ref = attrs.get("r")
-                col = _column(ref) if ref else next_column
-                if col >= MAX_COLUMNS:
-                    raise XlsxError(f"cell beyond column {MAX_COLUMNS}")
+                if ref:
+                    col = columns.get(ref.rstrip("0123456789"))
+                    if col is None:
+                        col = columns[ref.rstrip("0123456789")] = _column(ref)
+                        if col >= MAX_COLUMNS:
+                            raise XlsxError(f"cell beyond column {MAX_COLUMNS}")
+                else:
+                    col = next_column
                 next_column = col + 1
-                cell = [col, attrs.get("t"), attrs.get("s"), None]
+                cell = [col, attrs, None]
                 cells.append(cell)
                 taking = in_phonetic = False
             elif local == "v" or local == "t":
@@ -313,8 +319,8 @@ def _sheet_rows(path):
 
         def text(data):
             if taking:
-                before = cell[3]
-                cell[3] = data if before is None else before + data
+                before = cell[2]
+                cell[2] = data if before is None else before + data
 
         main = ""
 
