@@ -2,6 +2,7 @@
 import csv
 import datetime as dt
 import io
+import zipfile
 
 import sqlalchemy as sa
 from stdnum.cn import ric
@@ -257,6 +258,25 @@ def test_an_xlsx_larger_than_its_declared_size_is_still_capped(app_ctx, tmp_path
     job = import_file(actor, str(path), "资格.xlsx")
     assert job.status == "failed" and job.errors[-1][2] == "单个文件最多5行。"
     assert job.total_rows == 2
+
+
+def test_a_workbook_broken_past_its_first_rows_fails_the_job_with_the_readers_message(
+        app_ctx, tmp_path):
+    """A sheet cut off after its first rows (declaring 20,000: checked in the child process
+    on SQLite, in the checking thread on PostgreSQL) fails the job with the reader's
+    Chinese message, not a stack trace."""
+    actor = _actor(app_ctx)
+    path = _excel_workbook(tmp_path, qual_rows(3), dimension="A1:M20001")
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = sheet[:sheet.rindex(b"</row>")]  # cut off
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    job = import_file(actor, str(path), "资格.xlsx")
+    assert job.status == "failed"
+    assert job.errors[-1] == [0, "文件", "无法读取该Excel文件，请确认文件为.xlsx格式。"]
 
 
 def test_import_rate(app_ctx, tmp_path, capsys):
