@@ -217,6 +217,11 @@ def _column(ref):
     return col - 1
 
 
+# the worksheet's elements the parse acts on, by local name
+_OTHER, _CELL, _VALUE, _ROW, _PHONETIC, _RUN = range(6)
+_CODES = {"c": _CELL, "v": _VALUE, "t": _VALUE, "row": _ROW, "rPh": _PHONETIC, "r": _RUN}
+
+
 def iter_sheet_rows(path):
     """Yield (row number, [value of column A, B, …]) for each row of the first worksheet
     that has a cell, in file order; a missing cell is None. Raises XlsxError."""
@@ -245,14 +250,16 @@ def _sheet_rows(path):
         # from a <v> or <t> start to the next element start (what follows a value's end in
         # a well-formed sheet is whitespace, which the conversion ignores); a row is
         # finished at the next <row> and at the end.
-        names, columns = {}, {}  # element name -> local name; "AB" -> 27
+        codes, columns = {}, {}  # element name -> _CELL, _VALUE …; "AB" -> 27
         cells, done = [], []
         cell = None
         taking = in_phonetic = False
         row_number = next_column = 0
 
         def finish_row():
-            values = {}
+            # cells come in column order (ECMA-376): the last one's column is the width
+            values = [None] * (cells[-1][0] + 1)
+            filled = False
             for col, attrs, text in cells:
                 if text is None:
                     continue
@@ -276,17 +283,23 @@ def _sheet_rows(path):
                     value = from_ISO8601(text.strip())
                 else:  # inlineStr, str (a formula's text), e (an error such as #N/A)
                     value = text
+                if col >= len(values):  # a writer that broke the order
+                    values.extend([None] * (col + 1 - len(values)))
                 values[col] = value
+                filled = True
             cells.clear()
-            if values:
-                done.append((row_number, [values.get(i) for i in range(max(values) + 1)]))
+            if filled:
+                while values[-1] is None:
+                    values.pop()
+                done.append((row_number, values))
 
         def start(tag, attrs):
             nonlocal cell, taking, in_phonetic, row_number, next_column
-            local = names.get(tag)
-            if local is None:
-                local = names[tag] = _local(tag) if tag.startswith(main) else ""
-            if local == "c":
+            code = codes.get(tag)
+            if code is None:
+                code = codes[tag] = _CODES.get(tag[len(main):], _OTHER) \
+                    if tag.startswith(main) else _OTHER
+            if code == _CELL:
                 ref = attrs.get("r")
                 if ref:
                     col = columns.get(ref.rstrip("0123456789"))
@@ -300,9 +313,9 @@ def _sheet_rows(path):
                 cell = [col, attrs, None]
                 cells.append(cell)
                 taking = in_phonetic = False
-            elif local == "v" or local == "t":
+            elif code == _VALUE:
                 taking = cell is not None and not in_phonetic
-            elif local == "row":
+            elif code == _ROW:
                 if cells:
                     finish_row()
                 number = attrs.get("r")
@@ -312,9 +325,9 @@ def _sheet_rows(path):
                 taking = False
             else:
                 taking = False
-                if local == "rPh":
+                if code == _PHONETIC:
                     in_phonetic = True
-                elif local == "r":
+                elif code == _RUN:
                     in_phonetic = False
 
         def text(data):

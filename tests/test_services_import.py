@@ -260,6 +260,30 @@ def test_an_xlsx_larger_than_its_declared_size_is_still_capped(app_ctx, tmp_path
     assert job.total_rows == 2
 
 
+def test_a_long_xlsx_is_parsed_in_a_reader_process_with_the_same_result(app_ctx, tmp_path):
+    """On PostgreSQL an .xlsx of PROCESS_MIN_ROWS rows or more is parsed by a process of its
+    own that hands its rows on in batches: they are the rows read in place, and the import
+    has the same result on either database, row numbers and dates included."""
+    from services import registry_import as ri
+    actor = _actor(app_ctx)
+    n = ri.PROCESS_MIN_ROWS + 1500
+    rows = qual_rows(n)
+    rows[n - 2][0] = "Li Lei"  # letters in the name, in the last batch
+    path = _excel_workbook(tmp_path, rows, blank_after=4, dimension=f"A1:M{n + 2}")
+    with ri._file_reader("资格.xlsx", str(path), n) as received:
+        assert received is not None
+        sent = list(ri._rows_received(received))
+    assert sent == list(ri.iter_rows(str(path), "资格.xlsx"))
+    job = import_file(actor, str(path), "资格.xlsx")
+    assert (job.status, job.total_rows, job.imported_rows, job.failed_rows) == (
+        "done", n, n - 1, 1)
+    assert job.errors == [[n + 1, "姓名", "姓名只能由汉字和“·”组成，2至30个字。"]]  # sheet row
+    last = db.session.scalar(sa.select(Person).order_by(Person.id.desc()).limit(1))
+    assert (last.name, last.birth_date) == (rows[n - 1][0], dt.date.fromisoformat(rows[n - 1][3]))
+    with ri._file_reader("资格.csv", str(path), n) as received:
+        assert received is None  # a csv parses fast where it is checked
+
+
 def test_a_workbook_broken_past_its_first_rows_fails_the_job_with_the_readers_message(
         app_ctx, tmp_path):
     """A sheet cut off after its first rows (declaring 20,000: checked in the child process
