@@ -140,12 +140,15 @@ def _csv_rows(path: str):
             raise DomainError("CSV文件格式不正确（引号或分隔符不匹配）。", field="file") from exc
 
 
+XLSX_UNREADABLE = "无法读取该Excel文件，请确认文件为.xlsx格式。"
+
+
 def _xlsx_rows(path: str):
     """(row number, values) of the workbook's first sheet, a stream (services.xlsx_rows)."""
     try:
         yield from xlsx_rows.iter_sheet_rows(path)
     except xlsx_rows.XlsxError as exc:
-        raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+        raise DomainError(XLSX_UNREADABLE, field="file") from exc
 
 
 def iter_rows(path: str, filename: str):
@@ -191,10 +194,10 @@ def count_rows(path: str, filename: str) -> int:
     if filename.lower().endswith(".xlsx"):
         try:
             declared = xlsx_rows.declared_row_count(path)
-            if declared is None or declared <= 1:  # none, or a writer's placeholder "A1"
-                declared = sum(1 for _ in xlsx_rows.iter_sheet_rows(path))
         except xlsx_rows.XlsxError as exc:
-            raise DomainError("无法读取该Excel文件，请确认文件为.xlsx格式。", field="file") from exc
+            raise DomainError(XLSX_UNREADABLE, field="file") from exc
+        if declared is None or declared <= 1:  # none, or a writer's placeholder "A1"
+            declared = sum(1 for _ in _xlsx_rows(path))
         return max(declared - 1, 0)
     # csv: the line count in 1 MB blocks (no parse, nothing kept); run_job sets the exact
     # number at the end
