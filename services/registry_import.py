@@ -787,8 +787,9 @@ def _error_message(exc: BaseException) -> tuple:
 # own, which sends its rows on in batches to the checking thread. Parsed in that thread, the
 # sheet (~0.5 s for 20,000 rows, against ~0.2 s for their checks) held the GIL that the
 # inserting thread needs after each round trip (national data set, 20,000 rows: 1.28-1.63 s
-# so, 0.91-1.11 s with the reader process). On SQLite the checking child process parses it:
-# a third process on the two cores gained nothing there (0.94-1.10 s against 0.93-1.01 s).
+# parsed there, 0.89-1.11 s with the reader process). On SQLite the checking child process
+# parses it: a third process on the two cores gained nothing there (0.94-1.10 s against
+# 0.93-1.01 s).
 READ_BATCH_ROWS = 1000
 
 

@@ -111,7 +111,8 @@ def _relationships(archive, part):
 
 
 def _first_worksheet(archive):
-    """(path of the first worksheet in the workbook's order, workbook part's path, 1904?)."""
+    """(path of the first worksheet in the workbook's order, the workbook's relationships,
+    whether its dates count from 1904)."""
     book = next((path for kind, path in _relationships(archive, "").values()
                  if kind == "officeDocument"), "xl/workbook.xml")
     rels = _relationships(archive, book)
@@ -122,7 +123,7 @@ def _first_worksheet(archive):
             continue
         kind, path = rels.get(a.get("id"), (None, None))
         if kind == "worksheet":
-            return path, book, date1904
+            return path, rels, date1904
     raise XlsxError("the workbook has no worksheet")
 
 
@@ -239,8 +240,7 @@ def iter_sheet_rows(path):
 def _sheet_rows(path):
     archive = _open(path)
     with archive:
-        sheet, book, date1904 = _first_worksheet(archive)
-        rels = _relationships(archive, book)
+        sheet, rels, date1904 = _first_worksheet(archive)
         strings = _shared_strings(archive, _part(rels, "sharedStrings"))
         date_styles = _date_styles(archive, _part(rels, "styles"))
         epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
@@ -373,7 +373,7 @@ def declared_row_count(path):
     try:
         archive = _open(path)
         with archive:
-            sheet, _book, _ = _first_worksheet(archive)
+            sheet, _rels, _ = _first_worksheet(archive)
             p = _parser()
             p.StartElementHandler = start
             _feed(p, archive, sheet)
