@@ -3,6 +3,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from xml.sax.saxutils import escape
 
 import sqlalchemy as sa
 from stdnum.cn import ric
@@ -13,6 +14,7 @@ from models.registry import Person, Qualification
 from services import Actor
 from services.registry_import import COLUMNS, error_report_csv, import_file
 from tests import factories as F
+from tests.xlsx_files import make_xlsx
 
 HEADER = ",".join(COLUMNS)
 
@@ -197,8 +199,6 @@ def _excel_workbook(tmp_path, rows, blank_after=None, dimension="A1"):
     """The rows as Chinese Excel saves them: text in the shared string table, 出生日期 as a
     date serial in built-in format 31 (yyyy年m月d日, no numFmt entry), 获得年度 a number;
     a blank row after data row `blank_after`; the writer's placeholder dimension "A1"."""
-    from tests.xlsx_files import make_xlsx
-    from xml.sax.saxutils import escape
     strings, index = [], {}
 
     def shared(text):
